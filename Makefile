@@ -1,0 +1,47 @@
+# tfaug: `make run` sets up and runs the main job; `make test` sets up and runs the tests.
+# Both are idempotent: the virtual environment is rebuilt only when setup.py changes.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+export TF_ENABLE_ONEDNN_OPTS ?= 1
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test setup data bench clean
+
+run: setup data
+	$(PY) bin/data_summary.py
+
+test: setup data
+	$(PY) -m pytest -q tests
+
+setup: $(STAMP)
+
+$(STAMP): setup.py
+	@command -v $(PYTHON) >/dev/null || { echo "tfaug needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# The real Fashion-MNIST, from Debian's dataset-fashion-mnist package (no download at
+# run time). Elsewhere, point the entry points at IDX files with --data_dir.
+data:
+	@if [ ! -e $(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    echo "Installing Fashion-MNIST (Debian package dataset-fashion-mnist)"; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+	      || echo "Could not install dataset-fashion-mnist; tests that need it are skipped."; \
+	  else \
+	    echo "No apt-get: put Fashion-MNIST IDX files somewhere and pass --data_dir."; \
+	  fi; \
+	fi
+
+bench: setup
+	$(PY) benchmarks/flow_throughput.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,50 @@
+"""Shared test helpers: quiet TensorFlow, tiny generated MNIST-format datasets."""
+
+import gzip
+import os
+import struct
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    array = np.asarray(array, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, 0x08, array.ndim)
+    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def write_idx(path: str, array: np.ndarray) -> str:
+    raw = idx_bytes(array)
+    with (gzip.open if path.endswith(".gz") else open)(path, "wb") as f:
+        f.write(raw)
+    return path
+
+
+def make_mnist_dir(directory, n_train=60, n_test=20, num_classes=10, seed=0,
+                   gz=True) -> str:
+    """A tiny MNIST-format dataset with balanced labels: returns the directory."""
+    rng = np.random.default_rng(seed)
+    ext = ".gz" if gz else ""
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(os.path.join(directory, f"{split}-images-idx3-ubyte{ext}"),
+                  rng.integers(0, 256, (n, 28, 28)))
+        write_idx(os.path.join(directory, f"{split}-labels-idx1-ubyte{ext}"),
+                  np.arange(n) % num_classes)
+    return str(directory)
+
+
+@pytest.fixture
+def mnist_dir(tmp_path):
+    return make_mnist_dir(tmp_path)
+
+
+requires_fashion_mnist = pytest.mark.skipif(
+    not os.path.exists(os.path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")),
+    reason="needs Debian's dataset-fashion-mnist (make data)")

@@ -1,0 +1,55 @@
+"""tf.data pipelines: uint8 examples in, float32 images in [0, 1] out."""
+
+import tensorflow as tf
+
+from tfaug.data.labeled import LabeledImages
+from tfaug.errors import DataError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def to_unit_float(images: tf.Tensor) -> tf.Tensor:
+    """uint8 [0, 255] -> float32 [0, 1]."""
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def pad_crop_flip(image: tf.Tensor, seed: tf.Tensor, pad: int = 4) -> tf.Tensor:
+    """The standard augmentation: zero-pad by `pad`, crop back at random, flip
+    left-right with probability 1/2. Stateless: the result depends only on `seed`."""
+    shape = tf.shape(image)
+    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    cropped = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
+    return tf.image.stateless_random_flip_left_right(cropped, seed=seeds[1])
+
+
+def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
+                   crop_flip: bool = False, pad: int = 4, drop_remainder: bool = False,
+                   shuffle_buffer: int = 0) -> tf.data.Dataset:
+    """Shuffled (and optionally pad-crop-flipped) batches of (image, label).
+
+    The order and the crops are a function of `seed` alone; each pass over the
+    dataset is shuffled anew. `shuffle_buffer` 0 shuffles the whole split.
+    `drop_remainder` gives equal batches, which tf.distribute strategies need.
+    """
+    ds = data.as_dataset().shuffle(shuffle_buffer or max(len(data), 1), seed=seed,
+                                   reshuffle_each_iteration=True)
+    if crop_flip:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
+            lambda example, s: (pad_crop_flip(example[0], s, pad), example[1]),
+            num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _finish(ds, batch_size, drop_remainder)
+
+
+def eval_pipeline(data: LabeledImages, batch_size: int) -> tf.data.Dataset:
+    """Batches of (image, label) in dataset order, every example exactly once."""
+    return _finish(data.as_dataset(), batch_size, drop_remainder=False)
+
+
+def _finish(ds, batch_size, drop_remainder):
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1, got {batch_size}.")
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.map(lambda x, y: (to_unit_float(x), y),
+                  num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
