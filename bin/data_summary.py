@@ -6,7 +6,7 @@
 
 from absl import flags
 
-from tfaug import cli
+import common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "fashion_mnist",
@@ -63,4 +63,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    common.run(main)

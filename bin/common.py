@@ -1,0 +1,65 @@
+"""Shared plumbing of the bin/ entry points; the only code that touches absl flags.
+
+Importing it sets TensorFlow's environment defaults (quiet C++ logs, oneDNN kernels on
+CPU) before TensorFlow loads.
+"""
+
+import dataclasses
+import os
+import sys
+import typing
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+from absl import app, flags, logging  # noqa: E402
+
+from tfaug import config as cfglib  # noqa: E402
+from tfaug.errors import TfaugError  # noqa: E402
+
+
+def run(main) -> None:
+    """absl's app.run(main), printing tfaug errors as one clear message (exit 2)."""
+
+    def guarded(argv):
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO chatter
+        if len(argv) > 1:
+            print(f"error: unexpected arguments {argv[1:]}; flags look like --name=value",
+                  file=sys.stderr)
+            sys.exit(2)
+        try:
+            return main(argv)
+        except TfaugError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(guarded)
+
+
+def define_config_flags(cls, preset_help: str) -> None:
+    """--hparams plus one flag per field of config dataclass `cls` (no default: a
+    given flag overrides the preset)."""
+    flags.DEFINE_string("hparams", None, preset_help)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if typing.get_origin(kind) is typing.Union:
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})"
+        define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer,
+                  float: flags.DEFINE_float}.get(kind, flags.DEFINE_string)
+        define(f.name, None, help_text)
+
+
+def _show(value):
+    return ",".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+def config_from_flags(cls):
+    """The config: defaults <- --hparams preset <- flags given on the command line."""
+    values = flags.FLAGS
+    overrides = {f.name: values[f.name].value for f in dataclasses.fields(cls)
+                 if values[f.name].present}
+    return cfglib.load(cls, values.hparams, overrides)

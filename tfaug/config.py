@@ -1,0 +1,101 @@
+"""Typed configs: dataclasses filled from hparams/*.json presets plus overrides.
+
+Every field documents itself (`field(default, help)`), so entry points can turn the
+fields into flags with help text. Unknown keys are an error, never silently ignored.
+"""
+
+import dataclasses
+import json
+import os
+import typing
+from typing import Any, Dict, Type, TypeVar
+
+from tfaug.errors import ConfigError
+
+PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "hparams")
+T = TypeVar("T")
+
+
+def field(default, help: str):  # noqa: A002 - mirrors absl's argument name
+    """A config field with its documentation."""
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default),
+                                 metadata={"help": help})
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def fields(cls) -> Dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _coerce(name: str, kind, value):
+    origin = typing.get_origin(kind)
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        (item,) = set(typing.get_args(kind)) - {Ellipsis} or {str}
+        return tuple(_coerce(name, item, v) for v in value)
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1")
+            return bool(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: cannot read {value!r} as {kind.__name__}.") from None
+
+
+def from_dict(cls: Type[T], values: Dict[str, Any], source: str = "config") -> T:
+    """Builds `cls` from `values`; unknown keys and bad types are ConfigErrors."""
+    known = fields(cls)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}. Known keys: "
+                          f"{', '.join(sorted(known))}.")
+    hints = typing.get_type_hints(cls)
+    config = cls(**{k: _coerce(k, hints[k], v) for k, v in values.items()})
+    validate = getattr(config, "validate", None)
+    return validate() if validate else config
+
+
+def preset_path(name: str) -> str:
+    if os.path.isfile(name):
+        return name
+    path = os.path.join(PRESET_DIR, name + ".json")
+    if not os.path.isfile(path):
+        names = sorted(p[:-5] for p in os.listdir(PRESET_DIR) if p.endswith(".json"))
+        raise ConfigError(f"No preset {name!r}: not a file, and not one of "
+                          f"{', '.join(names)} in {PRESET_DIR}.")
+    return path
+
+
+def load(cls: Type[T], preset: str = None, overrides: Dict[str, Any] = None) -> T:
+    """`cls` from its defaults, then preset `preset` (a name in hparams/ or a path),
+    then `overrides`."""
+    values = {}
+    if preset:
+        path = preset_path(preset)
+        try:
+            with open(path) as f:
+                values = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"Preset {path} is not valid JSON: {e}.") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"Preset {path} must hold a JSON object.")
+        from_dict(cls, values, source=path)  # report unknown keys against the file
+    return from_dict(cls, {**values, **(overrides or {})},
+                     source=preset or "overrides")
+
+
+def to_dict(config) -> Dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(config).items()}

@@ -1,0 +1,73 @@
+"""Saving and loading trained Glows: a directory with glow.json (architecture),
+report.json (how it was trained) and TensorFlow checkpoint files of the weights."""
+
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from tfaug import config as cfglib
+from tfaug import io
+from tfaug.errors import TfaugError
+from tfaug.flows.glow import Glow, GlowConfig
+
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained")
+
+
+class CheckpointError(TfaugError):
+    """A saved flow is missing, incomplete or corrupt."""
+
+
+def save(glow: Glow, directory: str, report: dict = None) -> None:
+    """Writes `glow` to `directory` atomically (replacing what was there)."""
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
+    try:
+        io.write_json(os.path.join(tmp, "glow.json"), cfglib.to_dict(glow.config))
+        if report is not None:
+            io.write_json(os.path.join(tmp, "report.json"), report)
+        glow.checkpoint().write(os.path.join(tmp, "weights"))
+        if os.path.exists(directory):
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load(directory: str) -> Glow:
+    """The Glow saved in `directory`, weights restored and checked."""
+    config_path = os.path.join(directory, "glow.json")
+    if not os.path.isfile(config_path):
+        raise CheckpointError(f"No saved flow in {directory}: glow.json is missing. "
+                              "Train one with bin/train_flow.py --export_dir=...")
+    try:
+        with open(config_path) as f:
+            values = json.load(f)
+        values["image_shape"] = tuple(values["image_shape"])
+        glow = Glow(cfglib.from_dict(GlowConfig, values, source=config_path))
+        glow.checkpoint().read(
+            os.path.join(directory, "weights")).assert_consumed()
+    except (ValueError, KeyError, IndexError, tf.errors.OpError, AssertionError) as e:
+        raise CheckpointError(
+            f"The flow in {directory} cannot be loaded ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:200] if str(e) else ''}). Its files are corrupt "
+            "or incomplete: export or download it again.") from None
+    if not glow.initialized:
+        raise CheckpointError(f"The flow in {directory} was saved before training "
+                              "started (ActNorm not initialised).")
+    return glow
+
+
+def pretrained(name: str = "fashion_mnist") -> Glow:
+    """A Glow shipped with tfaug, ready to use: `pretrained("fashion_mnist")`."""
+    directory = os.path.join(PRETRAINED_DIR, name)
+    if not os.path.isdir(directory):
+        shipped = sorted(os.listdir(PRETRAINED_DIR)) if os.path.isdir(
+            PRETRAINED_DIR) else []
+        raise CheckpointError(f"No pretrained flow {name!r}; shipped: "
+                              f"{', '.join(shipped) or 'none'}.")
+    return load(directory)

@@ -1,0 +1,254 @@
+"""Maximum-likelihood training of a Glow: one compiled step, checkpoints, TensorBoard.
+
+The step (one XLA-compiled graph) draws dequantisation noise from (seed, step),
+computes bits/dim and gradients, clips them by global norm, and applies them only if
+loss and gradients are finite; a non-finite step is skipped, counted and reported, and
+`max_bad_steps` in a row stop training with a clear error. Checkpoints (Glow,
+optimizer, step, data position) go through tf.train.CheckpointManager, so a killed run
+resumes at the same step with the same optimizer state and the same next batch.
+"""
+
+import dataclasses
+import math
+import os
+import time
+from typing import Optional, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfaug import config as cfglib
+from tfaug import data as datalib
+from tfaug import io
+from tfaug.errors import TfaugError
+from tfaug.flows.glow import Glow, GlowConfig
+from tfaug.flows.preprocess import dequantize
+from tfaug.flows.schedule import LinearWarmup
+from tfaug.summaries import image_grid
+
+field = cfglib.field
+
+
+class TrainingError(TfaugError):
+    """Training cannot go on (diverged, or a checkpoint is unusable)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowTrainConfig:
+    dataset: str = field("fashion_mnist", "Dataset to model (tfaug.data name).")
+    data_dir: Optional[str] = field(None, "Directory of IDX files (MNIST-format sets).")
+    tfds_data_dir: Optional[str] = field(None, "tensorflow-datasets data directory.")
+    manual_dir: Optional[str] = field(None, "tfds manual_dir (e.g. CIFAR tarballs).")
+    levels: int = field(2, "Glow levels L (image sides must divide by 2**L).")
+    steps_per_level: int = field(8, "Flow steps K per level.")
+    width: int = field(64, "Hidden channels of the coupling networks.")
+    coupling: str = field("sigmoid", "Coupling: sigmoid (openai), tanh (reference "
+                                     "code) or additive.")
+    conv: str = field("lu", "Invertible 1x1 convolution: lu or plain.")
+    batch_size: int = field(64, "Training batch size.")
+    optimizer: str = field("adam", "adam or adamax.")
+    lr: float = field(1e-3, "Peak learning rate.")
+    warmup_steps: int = field(500, "Linear learning-rate warm-up steps.")
+    grad_clip: float = field(1.0, "Clip gradients to this global norm (0: off).")
+    train_steps: int = field(2000, "Total optimisation steps.")
+    log_every: int = field(50, "Steps between TensorBoard scalars.")
+    eval_every: int = field(500, "Steps between test bits/dim and image grids.")
+    eval_examples: int = field(2000, "Test images used by periodic evaluations "
+                                     "(the final one uses the whole split).")
+    checkpoint_every: int = field(500, "Steps between checkpoints.")
+    max_bad_steps: int = field(20, "Stop after this many non-finite steps in a row.")
+    temperatures: Tuple[float, ...] = field((0.0, 0.5, 0.7, 1.0),
+                                            "Sampling temperatures shown.")
+    jit: bool = field(True, "XLA-compile the training step.")
+    seed: int = field(0, "Seed of data order, dequantisation noise and init.")
+
+    def validate(self):
+        if self.optimizer not in ("adam", "adamax"):
+            raise cfglib.ConfigError(f"optimizer must be adam or adamax, got "
+                                     f"{self.optimizer!r}.")
+        for name in ("batch_size", "train_steps", "log_every", "eval_every",
+                     "checkpoint_every", "max_bad_steps", "eval_examples"):
+            if getattr(self, name) < 1:
+                raise cfglib.ConfigError(f"{name} must be >= 1.")
+        if self.lr <= 0 or self.grad_clip < 0 or self.warmup_steps < 0:
+            raise cfglib.ConfigError("lr must be > 0; grad_clip, warmup_steps >= 0.")
+        datalib.spec(self.dataset)
+        return self
+
+    def glow_config(self, image_shape) -> GlowConfig:
+        return GlowConfig(tuple(image_shape), self.levels, self.steps_per_level,
+                          self.width, self.coupling, self.conv, self.seed).validate()
+
+
+def make_optimizer(config: FlowTrainConfig) -> keras.optimizers.Optimizer:
+    cls = {"adam": keras.optimizers.Adam, "adamax": keras.optimizers.Adamax}
+    return cls[config.optimizer](learning_rate=LinearWarmup(config.lr,
+                                                            config.warmup_steps))
+
+
+class FlowTrainer:
+    """Trains `Glow` on `train` (LabeledImages), evaluating on `test`, in `out_dir`."""
+
+    def __init__(self, config: FlowTrainConfig, out_dir: str, train, test,
+                 progress: bool = True):
+        self.config, self.out_dir, self.train, self.test = config, out_dir, train, test
+        self.progress = progress
+        self.glow = Glow(config.glow_config(train.info.image_shape))
+        self.optimizer = make_optimizer(config)
+        self.optimizer.build(self.glow.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        self.bad_in_a_row = tf.Variable(0, dtype=tf.int64, name="bad_in_a_row")
+        self.skipped = tf.Variable(0, dtype=tf.int64, name="skipped")
+        self.checkpoint = self.glow.checkpoint(
+            optimizer=self.optimizer, step=self.step,
+            bad_in_a_row=self.bad_in_a_row, skipped=self.skipped)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(out_dir, "checkpoints"), max_to_keep=3)
+        self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
+        self._train_step = tf.function(self._step, jit_compile=config.jit)
+        self._bpd = tf.function(lambda x: self.glow.bits_per_dim(x, seed=None))
+
+    # -- the compiled step ----------------------------------------------------------
+    def _step(self, x):
+        cfg, variables = self.config, self.glow.trainable_variables
+        seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step])
+        with tf.GradientTape() as tape:
+            y = dequantize(x, seed)
+            loss = tf.reduce_mean(self.glow.bits_per_dim_continuous(y))
+        grads = tape.gradient(loss, variables)
+        norm = tf.linalg.global_norm(grads)
+        if cfg.grad_clip > 0:
+            grads, _ = tf.clip_by_global_norm(grads, cfg.grad_clip, use_norm=norm)
+        ok = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+
+        def apply():
+            self.optimizer.apply(grads, variables)
+            return tf.constant(0, tf.int64)
+
+        bad = tf.cond(ok, apply, lambda: self.bad_in_a_row + 1)
+        self.bad_in_a_row.assign(bad)
+        self.skipped.assign_add(tf.cast(~ok, tf.int64))
+        self.step.assign_add(1)
+        return loss, norm, ok
+
+    # -- data -----------------------------------------------------------------------
+    def _batches(self):
+        """Endless batches; epoch e is shuffled with seed (seed, e), and a resumed
+        run skips to where the checkpoint left off."""
+        cfg = self.config
+        per_epoch = max(len(self.train) // cfg.batch_size, 1)
+        epoch, offset = divmod(int(self.step.numpy()), per_epoch)
+        while True:
+            ds = datalib.train_pipeline(self.train, cfg.batch_size,
+                                        seed=cfg.seed * 1000003 + epoch,
+                                        drop_remainder=True)
+            for x, _ in ds.skip(offset):
+                yield x
+            epoch, offset = epoch + 1, 0
+
+    # -- run ------------------------------------------------------------------------
+    def restore_or_initialize(self):
+        latest = self.manager.latest_checkpoint
+        if latest:
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (tf.errors.OpError, AssertionError, ValueError) as e:
+                raise TrainingError(
+                    f"Checkpoint {latest} cannot be restored ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0][:200]}). It is corrupt or from another "
+                    f"configuration: delete {self.manager.directory} to start over, "
+                    "or use another output directory.") from None
+            return f"resumed from {latest} at step {int(self.step.numpy())}"
+        first = next(iter(datalib.eval_pipeline(self.train.take(
+            np.arange(min(len(self.train), 512))), 512)))[0]
+        self.glow.initialize(first, seed=(self.config.seed, 0))
+        return "initialised ActNorm from the first 512 training images"
+
+    def evaluate(self, examples: Optional[int] = None) -> float:
+        """Mean test bits/dim (bin-centre dequantisation: deterministic)."""
+        data = self.test if examples is None or examples >= len(self.test) else \
+            self.test.take(np.arange(examples))
+        total, count = 0.0, 0
+        for x, _ in datalib.eval_pipeline(data, 256):
+            bpd = self._bpd(x)
+            total, count = total + float(tf.reduce_sum(bpd)), count + len(bpd)
+        return total / count
+
+    def _write_images(self, step):
+        cfg, glow = self.config, self.glow
+        originals = next(iter(datalib.eval_pipeline(self.test.take(np.arange(16)), 16)))[0]
+        recon = glow.decode(glow.encode(originals))
+        with self.writer.as_default(step=step):
+            tf.summary.image("reconstruction (top: test images, bottom: decode(encode))",
+                             image_grid(tf.concat([originals, recon], 0), rows=2)[None])
+            for t in cfg.temperatures:
+                tf.summary.image(f"samples/temperature_{t:g}",
+                                 image_grid(glow.sample(16, t, seed=(cfg.seed, 1)),
+                                            rows=2)[None])
+
+    def save(self):
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def fit(self, log=print) -> dict:
+        cfg = self.config
+        log(self.restore_or_initialize())
+        start_step, start = int(self.step.numpy()), time.time()
+        curve, window, window_start, window_t = [], [], start_step, time.time()
+        bar = keras.utils.Progbar(cfg.train_steps, stateful_metrics=["bpd", "img/s"]) \
+            if self.progress else None
+        batches = self._batches()
+        step = start_step
+        try:
+            while step < cfg.train_steps:
+                loss, norm, ok = self._train_step(next(batches))
+                step = int(self.step.numpy())
+                if not bool(ok):
+                    bad = int(self.bad_in_a_row.numpy())
+                    log(f"step {step}: non-finite loss or gradient, step skipped "
+                        f"({bad} in a row)")
+                    if bad >= cfg.max_bad_steps:
+                        self.save()
+                        raise TrainingError(
+                            f"{bad} non-finite steps in a row at step {step}: training "
+                            f"diverged. Lower --lr (now {cfg.lr:g}), raise "
+                            f"--warmup_steps, or set --grad_clip (now {cfg.grad_clip:g}).")
+                    continue
+                window.append(float(loss))
+                if step % cfg.log_every == 0 or step == cfg.train_steps:
+                    speed = (step - window_start) * cfg.batch_size / (
+                        time.time() - window_t)
+                    with self.writer.as_default(step=step):
+                        tf.summary.scalar("train/bits_per_dim", np.mean(window))
+                        tf.summary.scalar("train/grad_norm", float(norm))
+                        tf.summary.scalar("train/lr", float(
+                            self.optimizer.learning_rate))
+                        tf.summary.scalar("train/images_per_second", speed)
+                        tf.summary.scalar("train/skipped_steps", int(self.skipped.numpy()))
+                    curve.append({"step": step, "train_bpd": float(np.mean(window))})
+                    if bar:
+                        bar.update(step, [("bpd", float(np.mean(window))),
+                                          ("img/s", speed)])
+                    window, window_start, window_t = [], step, time.time()
+                if step % cfg.eval_every == 0:
+                    test_bpd = self.evaluate(cfg.eval_examples)
+                    with self.writer.as_default(step=step):
+                        tf.summary.scalar("test/bits_per_dim", test_bpd)
+                    self._write_images(step)
+                    if curve:
+                        curve[-1]["test_bpd"] = test_bpd
+                if step % cfg.checkpoint_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            log(f"interrupted: checkpoint {self.save()} written; rerun to resume")
+            raise
+        self.save()
+        wall = time.time() - start
+        trained = step - start_step
+        final = self.evaluate()
+        self._write_images(step)
+        self.writer.flush()
+        return {"final_test_bits_per_dim": final, "test_examples": len(self.test),
+                "steps": step, "steps_this_run": trained, "wall_time_s": wall,
+                "train_images_per_second": trained * cfg.batch_size / max(wall, 1e-9),
+                "skipped_steps": int(self.skipped.numpy()), "curve": curve}

@@ -1,0 +1,40 @@
+"""Atomic file writes: a report or export is either complete or absent."""
+
+import json
+import os
+import tempfile
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path: str, obj) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def versions() -> dict:
+    """Versions of the stack, for reports."""
+    import platform
+
+    import keras
+    import numpy
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+
+    import tfaug
+    return {"tfaug": tfaug.__version__, "python": platform.python_version(),
+            "tensorflow": tf.__version__, "tensorflow_probability": tfp.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__}
