@@ -6,6 +6,7 @@ CPU) before TensorFlow loads.
 
 import dataclasses
 import os
+import signal
 import sys
 import typing
 
@@ -24,6 +25,7 @@ def run(main) -> None:
     def guarded(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO chatter
+        signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` checkpoints too
         if len(argv) > 1:
             print(f"error: unexpected arguments {argv[1:]}; flags look like --name=value",
                   file=sys.stderr)
@@ -33,8 +35,15 @@ def run(main) -> None:
         except TfaugError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
 
     app.run(guarded)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def define_config_flags(cls, preset_help: str) -> None:

@@ -73,7 +73,8 @@ class _Additive(AffineCouplingBijector):
 class Coupling(FlowLayer):
     """Owns the coupling network (and the tanh scale) and builds the bijector."""
 
-    def __init__(self, channels: int, width: int, kind: str = "sigmoid", **kwargs):
+    def __init__(self, channels: int, width: int, kind: str = "sigmoid", seed: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         if kind not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {kind!r}.")
@@ -83,8 +84,11 @@ class Coupling(FlowLayer):
         out = half if kind == "additive" else 2 * half
         self.net = keras.Sequential([
             keras.Input((None, None, half)),
-            keras.layers.Conv2D(width, 3, padding="same", activation="relu"),
-            keras.layers.Conv2D(width, 1, activation="relu"),
+            keras.layers.Conv2D(width, 3, padding="same", activation="relu",
+                                kernel_initializer=keras.initializers.GlorotUniform(seed)),
+            keras.layers.Conv2D(width, 1, activation="relu",
+                                kernel_initializer=keras.initializers.GlorotUniform(
+                                    seed + 1)),
             keras.layers.Conv2D(out, 3, padding="same", kernel_initializer="zeros"),
         ])
         if kind == "tanh":

@@ -38,7 +38,7 @@ class GlowConfig:
     width: int = 64
     coupling: str = "sigmoid"       # sigmoid | tanh | additive
     conv: str = "lu"                # lu | plain
-    seed: int = 0                   # initial 1x1 rotations
+    seed: int = 0                   # initial weights (1x1 rotations, coupling nets)
 
     def validate(self) -> "GlowConfig":
         h, w, c = self.image_shape
@@ -104,9 +104,9 @@ class Glow(keras.Model):
         c4 = 4 * c
         layers = [Squeeze(shape)]
         for k in range(cfg.steps):
-            seed = cfg.seed * 100003 + level * 1009 + k
+            seed = cfg.seed * 100003 + level * 1009 + 2 * k
             layers += [ActNorm(c4), Invertible1x1Conv(c4, cfg.conv, seed),
-                       Coupling(c4, cfg.width, cfg.coupling)]
+                       Coupling(c4, cfg.width, cfg.coupling, seed)]
         if level < cfg.levels:
             layers.append(SplitPrior(c4, self._level((h // 2, w // 2, c4 // 2),
                                                      level + 1)))
@@ -184,17 +184,17 @@ class Glow(keras.Model):
             - 0.5 * self.dims * math.log(2.0 * math.pi)
         return log_normal + b.forward_log_det_jacobian(y, event_ndims=3)
 
-    def log_prob(self, x, seed=None):
+    def log_prob(self, x, seed=None, validate: bool = True):
         """Discrete log-likelihood estimate of images x in [0, 1] (nats per image):
         log p(y) - D log 256 with y uniformly dequantised (seed: shape [2] ints), or
         at the bin centres when seed is None (deterministic)."""
-        x = self.check_images(x)
+        x = self.check_images(x) if validate else x
         y = preprocess.centre(x) if seed is None else preprocess.dequantize(x, seed)
         return self.log_prob_continuous(y) - self.dims * math.log(preprocess.LEVELS)
 
-    def bits_per_dim(self, x, seed=None):
+    def bits_per_dim(self, x, seed=None, validate: bool = True):
         """-log2 p(x) / D per image: the standard bits/dim with dequantisation."""
-        return -self.log_prob(x, seed) / (self.dims * math.log(2.0))
+        return -self.log_prob(x, seed, validate) / (self.dims * math.log(2.0))
 
     def bits_per_dim_continuous(self, y):
         """bits/dim of already dequantised flow inputs y in (0, 1) (training loss)."""

@@ -107,7 +107,8 @@ class FlowTrainer:
             self.checkpoint, os.path.join(out_dir, "checkpoints"), max_to_keep=3)
         self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
         self._train_step = tf.function(self._step, jit_compile=config.jit)
-        self._bpd = tf.function(lambda x: self.glow.bits_per_dim(x, seed=None))
+        self._bpd = tf.function(lambda x: self.glow.bits_per_dim(x, validate=False),
+                                jit_compile=config.jit)
 
     # -- the compiled step ----------------------------------------------------------
     def _step(self, x):
@@ -153,7 +154,7 @@ class FlowTrainer:
         if latest:
             try:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
-            except (tf.errors.OpError, AssertionError, ValueError) as e:
+            except (tf.errors.OpError, AssertionError, ValueError, IndexError) as e:
                 raise TrainingError(
                     f"Checkpoint {latest} cannot be restored ({type(e).__name__}: "
                     f"{str(e).splitlines()[0][:200]}). It is corrupt or from another "

@@ -1,0 +1,92 @@
+"""Glow throughput on this machine: img/s of a training step, encode and decode.
+
+Configurations from the Glow issue:
+  (a) 32x32x3, L=3, K=4, width 64, training batch 64
+  (b) 28x28x1, L=2, K=8, width 64, training batch 64
+encode/decode at batch 256. Each figure is the median of --repeats timed runs of
+--iters calls after a warm-up (compilation excluded). Run with the machine otherwise
+idle:  .venv/bin/python benchmarks/flow_throughput.py [--nojit] [--configs=b]
+"""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from tfaug.flows import Glow, GlowConfig  # noqa: E402
+from tfaug.flows.preprocess import dequantize  # noqa: E402
+
+CONFIGS = {
+    "a": GlowConfig((32, 32, 3), levels=3, steps=4, width=64),
+    "b": GlowConfig((28, 28, 1), levels=2, steps=8, width=64),
+}
+flags.DEFINE_list("configs", ["a", "b"], "Which configurations to measure.")
+flags.DEFINE_bool("jit", True, "XLA-compile (jit_compile=True) the measured functions.")
+flags.DEFINE_integer("iters", 10, "Calls per timed run.")
+flags.DEFINE_integer("repeats", 3, "Timed runs; the median is reported.")
+FLAGS = flags.FLAGS
+
+
+def throughput(fn, args, batch):
+    fn(*args)  # compile + warm up
+    fn(*args)
+    rates = []
+    for _ in range(FLAGS.repeats):
+        start = time.perf_counter()
+        for _ in range(FLAGS.iters):
+            out = fn(*args)
+        tf.nest.map_structure(lambda t: t.numpy(), out)
+        rates.append(FLAGS.iters * batch / (time.perf_counter() - start))
+    return float(np.median(rates))
+
+
+def measure(name, config):
+    glow = Glow(config)
+    rng = np.random.default_rng(0)
+    x64 = tf.constant(rng.uniform(size=(64, *config.image_shape)).astype(np.float32))
+    x256 = tf.constant(rng.uniform(size=(256, *config.image_shape)).astype(np.float32))
+    glow.initialize(x64)
+    optimizer = keras.optimizers.Adam(1e-4)
+    optimizer.build(glow.trainable_variables)
+
+    def train_step(x, seed):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(glow.bits_per_dim_continuous(dequantize(x, seed)))
+        grads = tape.gradient(loss, glow.trainable_variables)
+        grads, _ = tf.clip_by_global_norm(grads, 1.0)
+        optimizer.apply(grads, glow.trainable_variables)
+        return loss
+
+    compile_ = lambda f: tf.function(f, jit_compile=FLAGS.jit)
+    z256 = glow.encode(x256)
+    results = {
+        "train step (batch 64)": throughput(compile_(train_step),
+                                            (x64, tf.constant([0, 1])), 64),
+        "encode (batch 256)": throughput(
+            compile_(lambda x: glow.encode(x, validate=False)), (x256,), 256),
+        "decode (batch 256)": throughput(compile_(glow.decode), (z256,), 256),
+    }
+    print(f"({name}) {config.image_shape} L={config.levels} K={config.steps} "
+          f"width={config.width} jit={FLAGS.jit}")
+    for what, rate in results.items():
+        print(f"    {what:<24} {rate:8.0f} img/s")
+    sys.stdout.flush()
+
+
+def main(argv):
+    del argv
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, oneDNN "
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
+    for name in FLAGS.configs:
+        measure(name, CONFIGS[name])
+
+
+if __name__ == "__main__":
+    app.run(main)
