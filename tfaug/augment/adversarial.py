@@ -1,0 +1,37 @@
+"""Projected gradient ascent (PGD) against a classifier, in any space.
+
+`to_images(delta)` maps a perturbation to images (latent: decode(z + delta); image
+space: clip(x + delta)). Each step ascends the cross-entropy of the classifier on
+to_images(delta) against `targets`, by alpha along the norm's steepest-ascent
+direction, then projects back onto the eps-ball. The classifier runs with
+training=False: BatchNorm statistics do not move during the attack.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfaug.augment import norms
+
+
+def predicted_targets(classifier, images):
+    """One-hot argmax predictions of the classifier: the attack's labels (the paper's
+    choice, which avoids label leaking)."""
+    logits = classifier(images, training=False)
+    return tf.stop_gradient(tf.one_hot(tf.argmax(logits, -1), logits.shape[-1]))
+
+
+def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
+        random_start, seed):
+    """The final perturbation delta (shape `shape`) after `steps` PGD steps."""
+    delta = norms.uniform_start(shape, eps, norm, seed) if random_start \
+        else tf.zeros(shape)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(delta)
+            logits = classifier(to_images(delta), training=False)
+            loss = tf.reduce_sum(keras.losses.categorical_crossentropy(
+                targets, logits, from_logits=True))
+        grad = tape.gradient(loss, delta)
+        delta = norms.project(delta + alpha * norms.ascent_direction(grad, norm),
+                              eps, norm)
+    return tf.stop_gradient(delta)

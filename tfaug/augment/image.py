@@ -1,0 +1,106 @@
+"""Image-space augmentations: the classical baselines, batched and in-graph."""
+
+import tensorflow as tf
+
+from tfaug.augment import norms
+from tfaug.augment.adversarial import pgd, predicted_targets
+from tfaug.augment.base import Augmentation, PartialAugmentation, check_positive
+from tfaug.errors import ConfigError
+
+
+class Standard(Augmentation):
+    """Zero-pad by `pad`, crop back at a random offset, flip left-right with
+    probability 1/2, independently per image."""
+
+    def __init__(self, pad: int = 4, flip: bool = True, seed: int = 0):
+        super().__init__(seed)
+        if pad < 0:
+            raise ConfigError(f"pad must be >= 0, got {pad}.")
+        self.pad, self.flip = pad, flip
+
+    def augment(self, images, labels, classifier, seed):
+        b, h, w, _ = images.shape
+        p = self.pad
+        s_crop, s_flip = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
+        offsets = tf.random.stateless_uniform((b, 2), s_crop, 0, 2 * p + 1, tf.int32)
+        rows = offsets[:, :1] + tf.range(h)[None]
+        cols = offsets[:, 1:] + tf.range(w)[None]
+        out = tf.gather(padded, rows, axis=1, batch_dims=1)
+        out = tf.gather(out, cols, axis=2, batch_dims=1)
+        if self.flip:
+            flip = tf.random.stateless_uniform((b, 1, 1, 1), s_flip) < 0.5
+            out = tf.where(flip, tf.reverse(out, axis=[2]), out)
+        return out, labels
+
+
+class Mixup(Augmentation):
+    """x' = l x + (1 - l) x[perm], y' likewise, l ~ Beta(alpha, alpha) per image
+    (Zhang et al. 2018)."""
+
+    def __init__(self, alpha: float = 1.0, seed: int = 0):
+        super().__init__(seed)
+        check_positive("alpha", alpha, allow_zero=False)
+        self.alpha = float(alpha)
+
+    def augment(self, images, labels, classifier, seed):
+        b = images.shape[0]
+        s_a, s_b, s_perm = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+        # Beta(a, a) as G1 / (G1 + G2) with Gi ~ Gamma(a)
+        g1 = tf.random.stateless_gamma((b,), s_a, self.alpha)
+        g2 = tf.random.stateless_gamma((b,), s_b, self.alpha)
+        lam = g1 / tf.maximum(g1 + g2, 1e-12)
+        perm = tf.argsort(tf.random.stateless_uniform((b,), s_perm))
+        mix = lambda t, l: l * t + (1.0 - l) * tf.gather(t, perm)
+        return (mix(images, lam[:, None, None, None]), mix(labels, lam[:, None]))
+
+
+class Cutout(Augmentation):
+    """Zeroes a size x size square at a uniformly random centre (clipped at the
+    border) in each image (DeVries & Taylor 2017)."""
+
+    def __init__(self, size: int = 8, seed: int = 0):
+        super().__init__(seed)
+        if size < 1:
+            raise ConfigError(f"size must be >= 1, got {size}.")
+        self.size = size
+
+    def augment(self, images, labels, classifier, seed):
+        b, h, w, _ = images.shape
+        centres = tf.random.stateless_uniform((b, 2), seed, 0, tf.int32.max, tf.int32)
+        cy, cx = centres[:, 0] % h, centres[:, 1] % w
+        return images * cutout_mask(cy, cx, h, w, self.size), labels
+
+
+def cutout_mask(cy, cx, h, w, size):
+    """(B, H, W, 1) mask: 0 inside the square of side `size` at (cy, cx), else 1."""
+    top, left = cy - size // 2, cx - size // 2
+    rows = tf.range(h)[None, :, None]
+    cols = tf.range(w)[None, None, :]
+    inside = ((rows >= top[:, None, None]) & (rows < top[:, None, None] + size)
+              & (cols >= left[:, None, None]) & (cols < left[:, None, None] + size))
+    return tf.cast(~inside, tf.float32)[..., None]
+
+
+class ImagePGD(PartialAugmentation):
+    """The image-space baseline: PGD on x itself (x' = clip(x + dx, 0, 1)), against
+    the classifier's own predictions, with the same loop as the latent attack."""
+
+    def __init__(self, eps: float, alpha: float, steps: int, norm: str = "linf",
+                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
+        super().__init__(ratio, seed)
+        check_positive("eps", eps)
+        check_positive("alpha", alpha)
+        if not isinstance(steps, int) or steps < 1:
+            raise ConfigError(f"steps must be an integer >= 1, got {steps!r}.")
+        norms.check_norm(norm)
+        self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
+        self.norm, self.random_start = norm, random_start
+
+    def perturb(self, images, labels, classifier, seed):
+        targets = predicted_targets(classifier, images)
+        to_images = lambda d: tf.clip_by_value(images + d, 0.0, 1.0)
+        dx = pgd(to_images, tf.shape(images), classifier, targets, eps=self.eps,
+                 alpha=self.alpha, steps=self.steps, norm=self.norm,
+                 random_start=self.random_start, seed=seed)
+        return to_images(dx)

@@ -1,0 +1,18 @@
+"""Classifiers (all return logits): ResNet-18 (CIFAR variant) and a small CNN."""
+
+from tfaug.errors import ConfigError
+from tfaug.models.resnet import resnet18
+from tfaug.models.small_cnn import small_cnn
+
+MODELS = {"resnet18": resnet18, "small_cnn": small_cnn}
+
+
+def build(name: str, input_shape, num_classes: int, **kwargs):
+    """The classifier `name` (resnet18 or small_cnn)."""
+    if name not in MODELS:
+        raise ConfigError(f"Unknown model {name!r}; choose one of "
+                          f"{', '.join(sorted(MODELS))}.")
+    return MODELS[name](tuple(input_shape), num_classes, **kwargs)
+
+
+__all__ = ["MODELS", "build", "resnet18", "small_cnn"]
