@@ -32,6 +32,7 @@ def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
             loss = tf.reduce_sum(keras.losses.categorical_crossentropy(
                 targets, logits, from_logits=True))
         grad = tape.gradient(loss, delta)
+        grad = tf.where(tf.math.is_finite(grad), grad, 0.0)  # never a NaN step
         delta = norms.project(delta + alpha * norms.ascent_direction(grad, norm),
                               eps, norm)
     return tf.stop_gradient(delta)

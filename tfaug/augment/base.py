@@ -94,6 +94,14 @@ class PartialAugmentation(Augmentation):
         raise NotImplementedError
 
 
+def finite_or_clean(perturbed, clean):
+    """Per image: the perturbed version if it is finite, else the clean one. A
+    decoder can overflow far off its manifold, which PGD may seek out; one such
+    image must not turn the classifier's weights into NaN."""
+    ok = tf.reduce_all(tf.math.is_finite(perturbed), axis=[1, 2, 3], keepdims=True)
+    return tf.where(ok, perturbed, clean)
+
+
 def check_positive(name, value, allow_zero=True):
     if value is None or value < 0 or (not allow_zero and value == 0):
         raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got "

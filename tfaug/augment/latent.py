@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfaug.augment import norms
 from tfaug.augment.adversarial import pgd, predicted_targets
-from tfaug.augment.base import PartialAugmentation, check_positive
+from tfaug.augment.base import PartialAugmentation, check_positive, finite_or_clean
 from tfaug.errors import ConfigError
 
 
@@ -33,7 +33,8 @@ class LatentRandom(PartialAugmentation):
 
     def perturb(self, images, labels, classifier, seed):
         z = self.flow.encode(images, validate=False)
-        return tf.clip_by_value(self.flow.decode(z + self.delta(z, seed)), 0.0, 1.0)
+        decoded = self.flow.decode(z + self.delta(z, seed))
+        return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
 
 
 class LatentAdversarial(PartialAugmentation):
@@ -63,4 +64,5 @@ class LatentAdversarial(PartialAugmentation):
         targets = predicted_targets(classifier, images)
         z = tf.stop_gradient(self.flow.encode(images, validate=False))
         dz = self.delta(z, classifier, targets, seed)
-        return tf.clip_by_value(self.flow.decode(z + dz), 0.0, 1.0)
+        decoded = self.flow.decode(z + dz)
+        return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)

@@ -10,6 +10,8 @@ Unlike the reference code, decoding inverts the bound too, so it returns no
 contrast-compressed images.
 """
 
+import math
+
 import tensorflow as tf
 
 from tfaug.flows.base import FlowLayer, tfb
@@ -34,13 +36,36 @@ def dequantize(x, seed):
     return (x * (LEVELS - 1.0) + u) / LEVELS
 
 
+class LogitBijector(tfb.Bijector):
+    """y in (0, 1) -> logit(a + (1 - 2a) y), elementwise.
+
+    Written out rather than as Invert(Sigmoid()) because TFP's Sigmoid computes
+    tf.where(x < -9, exp(x), sigmoid(x)): for large x the unselected exp(x) is inf and
+    its gradient inf * 0 = NaN, which breaks attacks differentiating through decode.
+    """
+
+    def __init__(self, alpha: float):
+        super().__init__(forward_min_event_ndims=0, validate_args=False, name="logit")
+        self.alpha = alpha
+
+    def _forward(self, y):
+        p = self.alpha + (1.0 - 2.0 * self.alpha) * y
+        return tf.math.log(p) - tf.math.log1p(-p)
+
+    def _inverse(self, s):
+        return (tf.math.sigmoid(s) - self.alpha) / (1.0 - 2.0 * self.alpha)
+
+    def _forward_log_det_jacobian(self, y):
+        p = self.alpha + (1.0 - 2.0 * self.alpha) * y
+        return math.log(1.0 - 2.0 * self.alpha) - tf.math.log(p) - tf.math.log1p(-p)
+
+
 class Logit(FlowLayer):
-    """y in (0, 1) -> logit(a + (1 - 2a) y)."""
+    """The logit pre-processing as a (variable-free) flow layer."""
 
     def __init__(self, alpha: float = ALPHA, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
 
     def bijector(self):
-        return tfb.Chain([tfb.Invert(tfb.Sigmoid()), tfb.Shift(self.alpha),
-                          tfb.Scale(1.0 - 2.0 * self.alpha)])
+        return LogitBijector(self.alpha)

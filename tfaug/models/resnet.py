@@ -10,13 +10,13 @@ from tfaug.models.common import standardize
 
 
 def _bn():
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    # synchronized: one set of batch statistics across replicas, so N devices train
+    # exactly like one (a no-op on a single device)
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True)
 
 
-def _basic_block(x, channels, stride, decay):
-    reg = keras.regularizers.L2(decay) if decay else None
-    conv = lambda c, k, s: layers.Conv2D(c, k, s, padding="same", use_bias=False,
-                                         kernel_regularizer=reg)
+def _basic_block(x, channels, stride):
+    conv = lambda c, k, s: layers.Conv2D(c, k, s, padding="same", use_bias=False)
     out = layers.ReLU()(_bn()(conv(channels, 3, stride)(x)))
     out = _bn()(conv(channels, 3, 1)(out))
     if stride != 1 or x.shape[-1] != channels:
@@ -24,19 +24,17 @@ def _basic_block(x, channels, stride, decay):
     return layers.ReLU()(layers.Add()([out, x]))
 
 
-def resnet18(input_shape, num_classes, width: float = 1.0, weight_decay: float = 0.0,
+def resnet18(input_shape, num_classes, width: float = 1.0,
              mean=None, std=None, name="resnet18") -> keras.Model:
     """ResNet-18 (CIFAR variant) returning logits; `width` scales every stage."""
     inputs = keras.Input(input_shape)
-    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
     channels = [max(int(round(c * width)), 1) for c in (64, 128, 256, 512)]
     x = standardize(inputs, mean, std)
-    x = layers.Conv2D(channels[0], 3, padding="same", use_bias=False,
-                      kernel_regularizer=reg)(x)
+    x = layers.Conv2D(channels[0], 3, padding="same", use_bias=False)(x)
     x = layers.ReLU()(_bn()(x))
     for stage, c in enumerate(channels):
         for block in range(2):
-            x = _basic_block(x, c, 2 if stage and not block else 1, weight_decay)
+            x = _basic_block(x, c, 2 if stage and not block else 1)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, kernel_regularizer=reg)(x)
+    outputs = layers.Dense(num_classes)(x)
     return keras.Model(inputs, outputs, name=name)

@@ -7,17 +7,16 @@ from keras import layers
 from tfaug.models.common import standardize
 
 
-def small_cnn(input_shape, num_classes, width: float = 1.0, weight_decay: float = 0.0,
+def small_cnn(input_shape, num_classes, width: float = 1.0,
               mean=None, std=None, name="small_cnn") -> keras.Model:
-    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
     c1, c2, hidden = (max(int(round(c * width)), 1) for c in (32, 64, 128))
     inputs = keras.Input(input_shape)
     x = standardize(inputs, mean, std)
     for c in (c1, c2):
-        x = layers.Conv2D(c, 3, padding="same", use_bias=False, kernel_regularizer=reg)(x)
-        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.Conv2D(c, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
-    x = layers.ReLU()(layers.Dense(hidden, kernel_regularizer=reg)(x))
-    outputs = layers.Dense(num_classes, kernel_regularizer=reg)(x)
+    x = layers.ReLU()(layers.Dense(hidden)(x))
+    outputs = layers.Dense(num_classes)(x)
     return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,293 @@
+"""Training a classifier with an augmentation applied inside its compiled train step.
+
+AugmentedClassifier wraps a Keras classifier: its train_step augments the batch (the
+frozen flow and, for adversarial augmentations, the live classifier in inference mode,
+all in the same graph) and then runs Keras' own train step on the result. It trains
+under a tf.distribute strategy; Keras callbacks do resuming (BackupAndRestore),
+TensorBoard scalars and the clean-vs-perturbed image grids.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Optional, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfaug import augment, data, flows, io, models
+from tfaug import config as cfglib
+from tfaug.augment import registry
+from tfaug.errors import ConfigError
+from tfaug.summaries import image_grid
+
+field = cfglib.field
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTrainConfig:
+    dataset: str = field("fashion_mnist", "Dataset (tfaug.data name).")
+    data_dir: Optional[str] = field(None, "Directory of IDX files (MNIST-format sets).")
+    tfds_data_dir: Optional[str] = field(None, "tensorflow-datasets data directory.")
+    manual_dir: Optional[str] = field(None, "tfds manual_dir (e.g. CIFAR tarballs).")
+    labels_per_class: Optional[int] = field(None, "Low-data regime: labelled training "
+                                                  "examples per class (None: all).")
+    label_fraction: Optional[float] = field(None, "Low-data regime: fraction of each "
+                                                  "class (instead of labels_per_class).")
+    val_per_class: int = field(100, "Validation examples per class, carved from the "
+                                    "training split (the test split is only for the "
+                                    "final evaluation).")
+    model: str = field("small_cnn", "Classifier: small_cnn or resnet18.")
+    model_width: float = field(1.0, "Width multiplier of the classifier.")
+    augmentation: str = field("none", "none, standard, mixup, cutout, image_pgd, "
+                                      "latent_random, latent_adversarial, or a "
+                                      "'+'-joined chain such as "
+                                      "standard+latent_adversarial.")
+    flow: Optional[str] = field(None, "Exported flow directory for latent "
+                                      "augmentations (default: the shipped flow of the "
+                                      "dataset).")
+    eps: float = field(1.0, "Latent perturbation radius (prior standard deviations).")
+    alpha: float = field(0.5, "Latent PGD step size.")
+    attack_steps: int = field(3, "PGD steps (latent and image).")
+    norm: str = field("l2", "Norm of the latent ball: l2 or linf.")
+    random_start: bool = field(True, "Start PGD from a uniform point of the ball.")
+    away: bool = field(False, "latent_random: perturb away from the latent centre.")
+    ratio: float = field(1.0, "Share of each batch replaced by perturbed examples.")
+    pgd_eps: float = field(8 / 255, "Image PGD radius.")
+    pgd_alpha: float = field(2 / 255, "Image PGD step size.")
+    pgd_norm: str = field("linf", "Image PGD norm: l2 or linf.")
+    mixup_alpha: float = field(1.0, "Mixup Beta(alpha, alpha) parameter.")
+    cutout_size: int = field(8, "Cutout square side (pixels).")
+    pad: int = field(4, "Standard augmentation: padding before the random crop.")
+    epochs: int = field(30, "Training epochs.")
+    steps_per_epoch: Optional[int] = field(None, "Steps per epoch (None: one pass over "
+                                                 "the labelled training data).")
+    batch_size: int = field(128, "Global batch size (split across replicas).")
+    lr: float = field(0.1, "Peak learning rate (SGD).")
+    momentum: float = field(0.9, "SGD momentum.")
+    nesterov: bool = field(True, "Nesterov momentum.")
+    weight_decay: float = field(5e-4, "Weight decay (decoupled, in the optimizer).")
+    schedule: str = field("cosine", "Learning-rate schedule: cosine, step or constant.")
+    lr_milestones: Tuple[float, ...] = field((0.3, 0.6, 0.8), "step schedule: "
+                                             "fractions of training at which the "
+                                             "rate drops (paper: 60/120/160 of 200).")
+    lr_decay: float = field(0.2, "step schedule: factor at each milestone.")
+    strategy: str = field("auto", "auto (multi-worker when TF_CONFIG names several "
+                                  "workers, else mirrored over local GPUs, else one "
+                                  "device), mirrored, multi_worker or default.")
+    jit: bool = field(True, "XLA-compile the training step.")
+    image_every: int = field(5, "Epochs between clean-vs-perturbed image grids.")
+    seed: int = field(0, "Seed of the subset, data order, weights and perturbations.")
+
+    def validate(self):
+        data.spec(self.dataset)
+        models_known = tuple(models.MODELS)
+        if self.model not in models_known:
+            raise ConfigError(f"Unknown model {self.model!r}; choose one of "
+                              f"{', '.join(models_known)}.")
+        for name in ("epochs", "batch_size", "image_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1.")
+        if self.schedule not in ("cosine", "step", "constant"):
+            raise ConfigError(f"schedule must be cosine, step or constant, got "
+                              f"{self.schedule!r}.")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
+        if self.lr <= 0:
+            raise ConfigError("lr must be > 0.")
+        registry.build(self.augmentation, self, flow=_Placeholder())  # checks params
+        return self
+
+
+class _Placeholder:
+    """Stands in for a flow while parameters are validated."""
+
+
+STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
+
+
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    if name == "auto":
+        workers = json.loads(os.environ.get("TF_CONFIG", "{}")).get(
+            "cluster", {}).get("worker", [])
+        if len(workers) > 1:
+            name = "multi_worker"
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+class AugmentedClassifier(keras.Model):
+    """A classifier whose training batches pass through `augmentation` first.
+
+    The augmentation (and the frozen flow it holds) is not a tracked attribute: its
+    variables are neither trained nor saved with the classifier."""
+
+    def __init__(self, classifier: keras.Model, augmentation, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        object.__setattr__(self, "augmentation", augmentation)  # untracked
+        self.seed = seed
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def step_seed(self):
+        """Stateless seed from (seed, replica, step): a resumed run draws the same."""
+        replica = tf.distribute.get_replica_context()
+        rid = replica.replica_id_in_sync_group if replica is not None else 0
+        return tf.cast(tf.stack([self.seed * 1009 + tf.cast(rid, tf.int64),
+                                 tf.cast(self.optimizer.iterations, tf.int64)]),
+                       tf.int32)
+
+    def augment(self, x, y):
+        x, y = self.augmentation(x, y, self.classifier, training=True,
+                                 seed=self.step_seed())
+        return tf.stop_gradient(x), tf.stop_gradient(y)
+
+    def train_step(self, batch):
+        return super().train_step(self.augment(*batch))
+
+
+def make_schedule(config: ClassifierTrainConfig, total_steps: int):
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.lr, total_steps)
+    if config.schedule == "step":
+        bounds = [int(round(f * total_steps)) for f in config.lr_milestones]
+        values = [config.lr * config.lr_decay ** i for i in range(len(bounds) + 1)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(bounds, values)
+    return config.lr
+
+
+class PerturbationImages(keras.callbacks.Callback):
+    """Every `every` epochs: a TensorBoard grid of clean images (top) and their
+    augmented versions (bottom), for fixed images and a fixed seed."""
+
+    def __init__(self, log_dir, images, labels, every):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "images"))
+        self.images, self.labels, self.every = images, labels, every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch % self.every:
+            return
+        model = self.model
+        out, _ = model.augmentation(self.images, self.labels, model.classifier,
+                                    training=True, seed=tf.constant([7, epoch]))
+        with self.writer.as_default(step=epoch):
+            tf.summary.image("clean (top) vs augmented (bottom)",
+                             image_grid(tf.concat([self.images, out], 0), 2)[None])
+        self.writer.flush()
+
+
+def load_flow(config: ClassifierTrainConfig):
+    """The flow for latent augmentations: --flow, else the dataset's shipped flow."""
+    if not registry.needs_flow(config.augmentation):
+        return None
+    if config.flow:
+        return flows.load(config.flow)
+    try:
+        return flows.pretrained(config.dataset)
+    except flows.CheckpointError:
+        raise ConfigError(f"No flow for {config.dataset}: none is shipped. Train one "
+                          "with bin/train_flow.py --export_dir=DIR and pass "
+                          "--flow=DIR.") from None
+
+
+@dataclasses.dataclass
+class Splits:
+    train: data.LabeledImages
+    val: data.LabeledImages
+    test: data.LabeledImages
+
+
+def load_splits(config: ClassifierTrainConfig) -> Splits:
+    sources = dict(data_dir=config.data_dir, tfds_data_dir=config.tfds_data_dir,
+                   manual_dir=config.manual_dir)
+    full = data.load(config.dataset, "train", **sources)
+    train, val = data.low_data_split(full, seed=config.seed,
+                                     per_class=config.labels_per_class,
+                                     fraction=config.label_fraction,
+                                     val_per_class=config.val_per_class)
+    return Splits(train, val, data.load(config.dataset, "test", **sources))
+
+
+def _one_hot(ds, k):
+    return ds.map(lambda x, y: (x, tf.one_hot(y, k)))
+
+
+def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
+                     strategy: tf.distribute.Strategy = None, verbose: int = 1) -> dict:
+    """Trains, evaluates on validation and test, writes report.json; returns it."""
+    started = time.time()
+    splits = splits or load_splits(config)
+    info = splits.train.info
+    k = info.num_classes
+    strategy = strategy or make_strategy(config.strategy)
+    keras.utils.set_random_seed(config.seed)
+    steps = config.steps_per_epoch or max(-(-len(splits.train) // config.batch_size), 1)
+    with strategy.scope():
+        flow = load_flow(config)
+        if flow is not None:
+            flow.trainable = False
+        aug = registry.build(config.augmentation, config, flow, info.image_shape)
+        classifier = models.build(config.model, info.image_shape, k,
+                                  width=config.model_width)
+        model = AugmentedClassifier(classifier, aug, seed=config.seed)
+        model.build((None, *info.image_shape))
+        model.compile(
+            optimizer=keras.optimizers.SGD(make_schedule(config, steps * config.epochs),
+                                           momentum=config.momentum,
+                                           nesterov=config.nesterov,
+                                           weight_decay=config.weight_decay or None),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+            jit_compile=config.jit)
+    train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
+                                            seed=config.seed, drop_remainder=True)
+                        .repeat(), k)
+    val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
+    grid = splits.val if len(splits.val) >= 8 else splits.train
+    grid_x = data.to_unit_float(grid.images[:8])
+    grid_y = tf.one_hot(grid.labels[:8], k)
+    log_dir = os.path.join(out_dir, "tensorboard")
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
+                                         double_checkpoint=True),
+        keras.callbacks.TensorBoard(log_dir),
+        PerturbationImages(log_dir, grid_x, grid_y, config.image_every),
+    ]
+    fit_start = time.time()
+    history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps,
+                        validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+    fit_time = time.time() - fit_start
+    test_metrics = model.evaluate(_one_hot(data.eval_pipeline(splits.test, 256), k),
+                                  verbose=0, return_dict=True)
+    val_metrics = model.evaluate(val_ds, verbose=0, return_dict=True) if val_ds else {}
+    weights = os.path.join(out_dir, "classifier.weights.h5")
+    classifier.save_weights(weights + ".tmp.weights.h5")
+    os.replace(weights + ".tmp.weights.h5", weights)
+    epochs_run = len(history.epoch)
+    report = {
+        "config": cfglib.to_dict(config), "seed": config.seed, "versions": io.versions(),
+        "augmentation": repr(aug), "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "sizes": {"train": len(splits.train), "val": len(splits.val),
+                  "test": len(splits.test)},
+        "val_accuracy": val_metrics.get("accuracy"),
+        "test_accuracy": test_metrics["accuracy"], "test_loss": test_metrics["loss"],
+        "history": {k2: [float(v) for v in vals] for k2, vals in history.history.items()},
+        "epochs_this_run": epochs_run,
+        "train_images_per_second": epochs_run * steps * config.batch_size / fit_time,
+        "wall_time_s": time.time() - started,
+    }
+    io.write_json(os.path.join(out_dir, "report.json"), report)
+    return report
