@@ -225,8 +225,11 @@ def _one_hot(ds, k):
 
 
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
-                     strategy: tf.distribute.Strategy = None, verbose: int = 1) -> dict:
-    """Trains, evaluates on validation and test, writes report.json; returns it."""
+                     strategy: tf.distribute.Strategy = None, verbose: int = 1,
+                     callbacks=()) -> dict:
+    """Trains, evaluates on validation and test, writes report.json; returns it.
+    Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
+    it reached, with its optimizer state)."""
     started = time.time()
     splits = splits or load_splits(config)
     info = splits.train.info
@@ -264,6 +267,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                                          double_checkpoint=True),
         keras.callbacks.TensorBoard(log_dir),
         PerturbationImages(log_dir, grid_x, grid_y, config.image_every),
+        *callbacks,
     ]
     fit_start = time.time()
     history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps,
@@ -286,6 +290,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "test_accuracy": test_metrics["accuracy"], "test_loss": test_metrics["loss"],
         "history": {k2: [float(v) for v in vals] for k2, vals in history.history.items()},
         "epochs_this_run": epochs_run,
+        "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "train_images_per_second": epochs_run * steps * config.batch_size / fit_time,
         "wall_time_s": time.time() - started,
     }

@@ -23,9 +23,9 @@ def build(spec: str, params, flow=None, image_shape=None):
     parts, checked against `image_shape`."""
     parts = [p.strip() for p in spec.split("+")]
     unknown = [p for p in parts if p not in NAMES]
-    if unknown or not parts:
-        raise ConfigError(f"Unknown augmentation {', '.join(map(repr, unknown)) or spec!r}"
-                          f"; choose from {', '.join(NAMES)} (join with '+').")
+    if unknown:
+        raise ConfigError(f"Unknown augmentation {', '.join(map(repr, unknown))}; "
+                          f"choose from {', '.join(NAMES)} (join with '+').")
     if needs_flow(spec):
         if flow is None:
             raise ConfigError(f"Augmentation {spec!r} needs a flow (--flow).")

@@ -1,0 +1,117 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from flow_helpers import toy_split
+from tfaug import config as cfglib
+from tfaug import flows
+from tfaug.errors import ConfigError
+from tfaug.flows import Glow, GlowConfig
+from tfaug.training import ClassifierTrainConfig, Splits, train_classifier
+
+
+@pytest.fixture(scope="module")
+def flow_dir(tmp_path_factory):
+    glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
+    glow.initialize(toy_split(32).images / np.float32(255))
+    directory = str(tmp_path_factory.mktemp("flow") / "flow")
+    flows.save(glow, directory)
+    return directory
+
+
+def _splits():
+    return Splits(toy_split(64, seed=0), toy_split(16, seed=1, split="val"),
+                  toy_split(32, seed=2, split="test"))
+
+
+def _config(flow_dir, **overrides):
+    values = dict(dataset="mnist", model="small_cnn", model_width=0.25,
+                  augmentation="standard+latent_adversarial", flow=flow_dir, eps=0.5,
+                  alpha=0.25, attack_steps=2, epochs=2, batch_size=16, lr=0.05,
+                  image_every=1, jit=False, pad=1)
+    return cfglib.from_dict(ClassifierTrainConfig, {**values, **overrides})
+
+
+class _StopAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir):
+    before = [v.numpy().copy() for v in flows.load(flow_dir).variables]
+    report = train_classifier(_config(flow_dir), str(tmp_path), _splits(), verbose=0)
+    assert report["optimizer_steps"] == 2 * 4 and report["sizes"]["test"] == 32
+    assert 0.0 <= report["test_accuracy"] <= 1.0 and report["val_accuracy"] is not None
+    assert "LatentAdversarial" in report["augmentation"]
+    assert json.load(open(tmp_path / "report.json"))["test_accuracy"] == \
+        report["test_accuracy"]
+    assert os.path.exists(tmp_path / "classifier.weights.h5")
+    assert os.listdir(tmp_path / "tensorboard" / "images")
+    after = flows.load(flow_dir).variables  # the file is untouched...
+    assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, after))
+
+
+def test_classifier_training_does_not_move_the_flow_in_memory(flow_dir):
+    import tensorflow as tf
+    from tfaug import augment, models
+    from tfaug.training import AugmentedClassifier
+    glow = flows.load(flow_dir)
+    before = [v.numpy().copy() for v in glow.variables]
+    model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25),
+                                augment.LatentAdversarial(glow, 0.5, 0.25, 2))
+    model.build((None, 8, 8, 1))
+    model.compile(keras.optimizers.SGD(0.1),
+                  keras.losses.CategoricalCrossentropy(from_logits=True))
+    assert len(model.trainable_variables) == len(model.classifier.trainable_variables)
+    x = toy_split(32).images / np.float32(255)
+    model.fit(x, tf.one_hot(np.arange(32) % 2, 2), batch_size=16, epochs=2, verbose=0)
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, glow.variables))
+
+
+def test_interrupted_run_resumes_with_the_same_step_count(tmp_path, flow_dir):
+    config = _config(flow_dir, epochs=4, augmentation="latent_random")
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(config, str(tmp_path), _splits(), verbose=0,
+                         callbacks=[_StopAfter(2)])
+    report = train_classifier(config, str(tmp_path), _splits(), verbose=0)
+    assert report["epochs_this_run"] == 2
+    assert report["optimizer_steps"] == 4 * 4
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(augmentation="latent_magic"), "Unknown augmentation 'latent_magic'"),
+    (dict(eps=-1.0), "eps must be >= 0"),
+    (dict(attack_steps=0), "steps must be an integer >= 1"),
+    (dict(model="vgg"), "Unknown model 'vgg'"),
+])
+def test_bad_configs_are_clear_errors(flow_dir, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        _config(flow_dir, **overrides)
+
+
+def test_flow_for_other_images_is_rejected(tmp_path):
+    glow = Glow(GlowConfig((4, 4, 1), levels=1, steps=1, width=4))
+    glow.initialize(np.full((2, 4, 4, 1), 0.5, np.float32))
+    flows.save(glow, str(tmp_path / "small"))
+    with pytest.raises(ConfigError, match="flow models \\(4, 4, 1\\) images"):
+        train_classifier(_config(str(tmp_path / "small")), str(tmp_path / "run"),
+                         _splits(), verbose=0)
+
+
+def test_two_replicas_train_like_one_device():
+    script = os.path.join(ROOT, "tests", "distributed_equivalence.py")
+    result = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "max weight difference" in result.stdout
