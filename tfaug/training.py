@@ -231,14 +231,15 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state)."""
     started = time.time()
+    strategy = strategy or make_strategy(config.strategy)
+    with strategy.scope():
+        flow = load_flow(config)  # before the data: a missing flow fails at once
     splits = splits or load_splits(config)
     info = splits.train.info
     k = info.num_classes
-    strategy = strategy or make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
     steps = config.steps_per_epoch or max(-(-len(splits.train) // config.batch_size), 1)
     with strategy.scope():
-        flow = load_flow(config)
         if flow is not None:
             flow.trainable = False
         aug = registry.build(config.augmentation, config, flow, info.image_shape)

@@ -1,0 +1,38 @@
+"""Trains a classifier with an augmentation inside its compiled training step and
+writes TensorBoard logs, a resumable backup, the weights and report.json (final
+validation and test accuracy) to --out_dir.
+
+  python bin/train_classifier.py --hparams=fashion_mnist_small_cnn \\
+      --labels_per_class=100 --augmentation=standard+latent_adversarial
+"""
+
+import os
+
+from absl import flags
+
+import common
+from tfaug.training import ClassifierTrainConfig
+
+FLAGS = flags.FLAGS
+common.define_config_flags(ClassifierTrainConfig,
+                           "Preset name in hparams/ (e.g. fashion_mnist_small_cnn, "
+                           "cifar10_resnet18_paper) or a JSON file; individual flags "
+                           "override it.")
+flags.DEFINE_string("out_dir", "runs/classifier", "Where TensorBoard logs, the backup, "
+                                                  "weights and report.json go.")
+
+
+def main(argv):
+    from tfaug.training import train_classifier
+
+    config = common.config_from_flags(ClassifierTrainConfig)
+    print(f"TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
+    report = train_classifier(config, FLAGS.out_dir)
+    print(f"{config.augmentation}: validation accuracy {report['val_accuracy']:.4f}, "
+          f"test accuracy {report['test_accuracy']:.4f} ({report['sizes']['train']} "
+          f"labelled training images); report: "
+          f"{os.path.join(FLAGS.out_dir, 'report.json')}")
+
+
+if __name__ == "__main__":
+    common.run(main)
