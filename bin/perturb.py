@@ -1,0 +1,78 @@
+"""Shows what latent perturbations do: writes a PNG grid (top row: test images; then
+one row per eps of random, and with --classifier_weights of adversarial, latent
+perturbations) and prints on-manifold measures for each eps.
+
+  python bin/perturb.py --eps=0.5,1,2,4 --out=runs/perturb.png
+  python bin/perturb.py --classifier_weights=runs/classifier/classifier.weights.h5
+"""
+
+from absl import flags
+
+import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("dataset", "fashion_mnist", "Dataset whose test images to perturb.")
+flags.DEFINE_string("data_dir", None, "Directory of IDX files (MNIST-format sets).")
+flags.DEFINE_string("flow", None, "Exported flow directory (default: the shipped flow "
+                                  "of the dataset).")
+flags.DEFINE_list("eps", ["0.5", "1", "2", "4"], "Latent radii to show.")
+flags.DEFINE_enum("norm", "l2", ["l2", "linf"], "Norm of the latent ball.")
+flags.DEFINE_integer("num_images", 10, "Test images in the grid.")
+flags.DEFINE_integer("measure_images", 256, "Test images the measures average over.")
+flags.DEFINE_string("classifier_weights", None, "classifier.weights.h5 of a "
+                                                "train_classifier run: adds "
+                                                "adversarial rows and the flip rate.")
+flags.DEFINE_string("model", "small_cnn", "Architecture of --classifier_weights.")
+flags.DEFINE_float("model_width", 1.0, "Width multiplier of --classifier_weights.")
+flags.DEFINE_float("alpha_fraction", 0.5, "Adversarial step size as a fraction of eps.")
+flags.DEFINE_integer("attack_steps", 3, "Adversarial PGD steps.")
+flags.DEFINE_integer("seed", 0, "Seed of the random perturbations.")
+flags.DEFINE_string("out", "runs/perturb.png", "Where to write the PNG grid.")
+
+
+def main(argv):
+    import tensorflow as tf
+
+    from tfaug import augment, data, flows, models
+    from tfaug.errors import ConfigError
+    from tfaug.measures import perturbation_measures
+    from tfaug.summaries import image_grid, write_png
+
+    try:
+        eps_list = [float(e) for e in FLAGS.eps]
+    except ValueError:
+        raise ConfigError(f"--eps must be numbers, got {FLAGS.eps}.") from None
+    flow = flows.load(FLAGS.flow) if FLAGS.flow else flows.pretrained(FLAGS.dataset)
+    test = data.load(FLAGS.dataset, "test", data_dir=FLAGS.data_dir)
+    n = max(FLAGS.num_images, FLAGS.measure_images)
+    images = data.to_unit_float(test.images[:n])
+    classifier = None
+    if FLAGS.classifier_weights:
+        classifier = models.build(FLAGS.model, test.info.image_shape,
+                                  test.info.num_classes, width=FLAGS.model_width)
+        classifier.load_weights(FLAGS.classifier_weights)
+    labels = tf.one_hot(test.labels[:n], test.info.num_classes)
+    rows = [images[:FLAGS.num_images]]
+    print(f"{'perturbation':<24}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"
+          f"{'bpd pert.':>11}{'flip rate':>11}")
+    kinds = [("random", lambda e: augment.LatentRandom(flow, e, FLAGS.norm))]
+    if classifier is not None:
+        kinds.append(("adversarial", lambda e: augment.LatentAdversarial(
+            flow, e, FLAGS.alpha_fraction * e, FLAGS.attack_steps, FLAGS.norm)))
+    for kind, make in kinds:
+        for eps in eps_list:
+            out, _ = make(eps)(images, labels, classifier, training=True,
+                               seed=tf.constant([FLAGS.seed, 0]))
+            rows.append(out[:FLAGS.num_images])
+            m = perturbation_measures(flow, images, out, classifier)
+            print(f"{kind + ' eps=' + format(eps, 'g'):<24}{m['image_l2']:>10.3f}"
+                  f"{m['image_linf']:>12.3f}{m['bpd_clean']:>11.3f}"
+                  f"{m['bpd_perturbed']:>11.3f}"
+                  f"{m.get('flip_rate', float('nan')):>11.3f}")
+    write_png(FLAGS.out, image_grid(tf.concat(rows, 0), len(rows)))
+    print(f"grid ({len(rows)} rows: clean, then {', '.join(k for k, _ in kinds)} for "
+          f"eps {', '.join(FLAGS.eps)}): {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    common.run(main)
