@@ -166,3 +166,25 @@ def test_compose_applies_in_order_and_eval_mode_is_identity(flow):
 def test_bad_parameters_are_clear_errors(flow, make, message):
     with pytest.raises(ConfigError, match=message):
         make(flow)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 2.0])
+def test_xla_beta_sampler_has_the_right_moments(alpha):
+    from tfaug.augment.sampling import stateless_beta
+    sample = tf.function(lambda s: stateless_beta((20000,), s, alpha),
+                         jit_compile=True)(tf.constant([3, 4])).numpy()
+    mean, var = 0.5, 1.0 / (4.0 * (2.0 * alpha + 1.0))
+    assert abs(sample.mean() - mean) < 0.01
+    assert abs(sample.var() - var) < 0.01 * max(var, 0.02) * 10
+    assert sample.min() >= 0.0 and sample.max() <= 1.0
+
+
+def test_every_augmentation_compiles_with_xla(flow, classifier):
+    x, y = _images(8), _labels(8)
+    for aug in [augment.Standard(), augment.Mixup(0.4), augment.Cutout(3),
+                augment.ImagePGD(0.1, 0.05, 2), augment.LatentRandom(flow, 0.5, "l2"),
+                augment.LatentAdversarial(flow, 0.5, 0.25, 2)]:
+        fn = tf.function(lambda a, b: aug(a, b, classifier, seed=SEED),
+                         jit_compile=True)
+        out, labels = fn(x, y)
+        assert out.shape == x.shape and labels.shape == y.shape, aug

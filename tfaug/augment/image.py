@@ -5,6 +5,7 @@ import tensorflow as tf
 from tfaug.augment import norms
 from tfaug.augment.adversarial import pgd, predicted_targets
 from tfaug.augment.base import Augmentation, PartialAugmentation, check_positive
+from tfaug.augment.sampling import stateless_beta
 from tfaug.errors import ConfigError
 
 
@@ -45,11 +46,8 @@ class Mixup(Augmentation):
 
     def augment(self, images, labels, classifier, seed):
         b = images.shape[0]
-        s_a, s_b, s_perm = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-        # Beta(a, a) as G1 / (G1 + G2) with Gi ~ Gamma(a)
-        g1 = tf.random.stateless_gamma((b,), s_a, self.alpha)
-        g2 = tf.random.stateless_gamma((b,), s_b, self.alpha)
-        lam = g1 / tf.maximum(g1 + g2, 1e-12)
+        s_lam, s_perm = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        lam = stateless_beta((b,), s_lam, self.alpha)
         perm = tf.argsort(tf.random.stateless_uniform((b,), s_perm))
         mix = lambda t, l: l * t + (1.0 - l) * tf.gather(t, perm)
         return (mix(images, lam[:, None, None, None]), mix(labels, lam[:, None]))
