@@ -42,6 +42,7 @@ data:
 
 bench: setup
 	$(PY) benchmarks/flow_throughput.py
+	$(PY) benchmarks/augment_throughput.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
