@@ -11,7 +11,6 @@ Run on an otherwise idle machine:  .venv/bin/python benchmarks/augment_throughpu
 """
 
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -21,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+import timing  # noqa: E402
 from tfaug import augment, models  # noqa: E402
 from tfaug.augment.adversarial import predicted_targets  # noqa: E402
 from tfaug.augment import norms  # noqa: E402
@@ -41,16 +41,7 @@ SETUPS = {
 
 
 def seconds_per_call(fn, *args):
-    fn(*args)
-    fn(*args)
-    times = []
-    for _ in range(FLAGS.repeats):
-        start = time.perf_counter()
-        for _ in range(FLAGS.iters):
-            out = fn(*args)
-        tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, out)
-        times.append((time.perf_counter() - start) / FLAGS.iters)
-    return float(np.median(times))
+    return timing.seconds_per_call(fn, *args, iters=FLAGS.iters, repeats=FLAGS.repeats)
 
 
 def measure(name):

@@ -10,7 +10,6 @@ idle:  .venv/bin/python benchmarks/flow_throughput.py [--nojit] [--configs=b]
 
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -20,6 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+import timing  # noqa: E402
 from tfaug.flows import Glow, GlowConfig  # noqa: E402
 from tfaug.flows.preprocess import dequantize  # noqa: E402
 
@@ -35,16 +35,8 @@ FLAGS = flags.FLAGS
 
 
 def throughput(fn, args, batch):
-    fn(*args)  # compile + warm up
-    fn(*args)
-    rates = []
-    for _ in range(FLAGS.repeats):
-        start = time.perf_counter()
-        for _ in range(FLAGS.iters):
-            out = fn(*args)
-        tf.nest.map_structure(lambda t: t.numpy(), out)
-        rates.append(FLAGS.iters * batch / (time.perf_counter() - start))
-    return float(np.median(rates))
+    return batch / timing.seconds_per_call(fn, *args, iters=FLAGS.iters,
+                                           repeats=FLAGS.repeats)
 
 
 def measure(name, config):

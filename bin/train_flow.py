@@ -25,15 +25,12 @@ flags.DEFINE_string("export_dir", None, "Also export the trained Glow here (conf
 
 def main(argv):
     from tfaug import config as cfglib
-    from tfaug import data, io
+    from tfaug import io
     from tfaug.flows import export
     from tfaug.flows.trainer import FlowTrainer
 
     config = common.config_from_flags(FlowTrainConfig)
-    sources = dict(data_dir=config.data_dir, tfds_data_dir=config.tfds_data_dir,
-                   manual_dir=config.manual_dir)
-    train = data.load(config.dataset, "train", **sources)
-    test = data.load(config.dataset, "test", **sources)
+    train, test = config.load("train"), config.load("test")
     print(f"{config.dataset}: {len(train)} train / {len(test)} test images from "
           f"{train.info.source}; TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
     trainer = FlowTrainer(config, FLAGS.out_dir, train, test)

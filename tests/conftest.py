@@ -3,6 +3,8 @@
 import gzip
 import os
 import struct
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -30,6 +32,7 @@ def write_idx(path: str, array: np.ndarray) -> str:
 def make_mnist_dir(directory, n_train=60, n_test=20, num_classes=10, seed=0,
                    gz=True) -> str:
     """A tiny MNIST-format dataset with balanced labels: returns the directory."""
+    os.makedirs(directory, exist_ok=True)
     rng = np.random.default_rng(seed)
     ext = ".gz" if gz else ""
     for split, n in (("train", n_train), ("t10k", n_test)):
@@ -48,3 +51,18 @@ def mnist_dir(tmp_path):
 requires_fashion_mnist = pytest.mark.skipif(
     not os.path.exists(os.path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")),
     reason="needs Debian's dataset-fashion-mnist (make data)")
+
+
+def run_script(name, *args, timeout=600):
+    """Runs bin/<name> with `args` in a fresh Python; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, "bin", name), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def save_tiny_flow(directory) -> str:
+    """An initialised (untrained) 28x28x1 Glow exported to `directory`."""
+    from tfaug import flows
+    glow = flows.Glow(flows.GlowConfig((28, 28, 1), levels=2, steps=1, width=4))
+    glow.initialize(np.random.default_rng(0).uniform(size=(8, 28, 28, 1)).astype("f4"))
+    flows.save(glow, str(directory))
+    return str(directory)

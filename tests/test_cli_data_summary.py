@@ -1,15 +1,8 @@
-import os
-import subprocess
-import sys
-
-from conftest import ROOT
-
-SCRIPT = os.path.join(ROOT, "bin", "data_summary.py")
+from conftest import run_script
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True,
-                          text=True, timeout=120)
+    return run_script("data_summary.py", *args)
 
 
 def test_summary_of_local_idx_files_with_subset(mnist_dir):

@@ -1,30 +1,17 @@
 import json
-import os
-import subprocess
-import sys
 
-import numpy as np
-
-from conftest import ROOT, make_mnist_dir
-from tfaug import flows
-from tfaug.flows import Glow, GlowConfig
-
-SCRIPT = os.path.join(ROOT, "bin", "train_classifier.py")
+from conftest import make_mnist_dir, run_script, save_tiny_flow
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True,
-                          text=True, timeout=600)
+    return run_script("train_classifier.py", *args)
 
 
 def test_low_data_run_from_the_command_line(tmp_path):
-    (tmp_path / "data").mkdir()
     data_dir = make_mnist_dir(tmp_path / "data", n_train=200, n_test=40)
-    glow = Glow(GlowConfig((28, 28, 1), levels=2, steps=1, width=4))
-    glow.initialize(np.random.default_rng(0).uniform(size=(8, 28, 28, 1)).astype("f4"))
-    flows.save(glow, str(tmp_path / "flow"))
+    flow_dir = save_tiny_flow(tmp_path / "flow")
     result = _run("--hparams=fashion_mnist_small_cnn", "--dataset=mnist",
-                  f"--data_dir={data_dir}", f"--flow={tmp_path / 'flow'}",
+                  f"--data_dir={data_dir}", f"--flow={flow_dir}",
                   "--labels_per_class=5", "--val_per_class=3", "--epochs=1",
                   "--batch_size=16", "--model_width=0.25", "--nojit",
                   f"--out_dir={tmp_path / 'out'}")

@@ -3,19 +3,17 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, make_mnist_dir
+from conftest import ROOT, make_mnist_dir, run_script
 from tfaug import flows
 
 SCRIPT = os.path.join(ROOT, "bin", "train_flow.py")
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True,
-                          text=True, timeout=600)
+    return run_script("train_flow.py", *args)
 
 
 def test_tiny_run_writes_report_checkpoints_and_export(tmp_path):
-    (tmp_path / "data").mkdir()
     data_dir = make_mnist_dir(tmp_path / "data", n_train=64, n_test=32)
     out, export = tmp_path / "out", tmp_path / "flow"
     result = _run("--hparams=fashion_mnist_glow", "--dataset=mnist",
@@ -55,14 +53,13 @@ def test_help_documents_every_config_flag():
 def test_sigterm_writes_a_checkpoint_and_rerun_resumes(tmp_path):
     import signal
     import time
-    (tmp_path / "data").mkdir()
     data_dir = make_mnist_dir(tmp_path / "data", n_train=64, n_test=32)
-    args = [sys.executable, SCRIPT, "--dataset=mnist", f"--data_dir={data_dir}",
-            "--batch_size=16", "--steps_per_level=1", "--width=8", "--nojit",
-            "--train_steps=100000", "--checkpoint_every=100000", "--eval_every=100000",
-            f"--out_dir={tmp_path / 'out'}"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    common = ["--dataset=mnist", f"--data_dir={data_dir}", "--batch_size=16",
+              "--steps_per_level=1", "--width=8", "--nojit",
+              f"--out_dir={tmp_path / 'out'}"]
+    proc = subprocess.Popen([sys.executable, SCRIPT, *common, "--train_steps=100000",
+                             "--checkpoint_every=100000", "--eval_every=100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ckpt_dir = tmp_path / "out" / "checkpoints"
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "out" / "tensorboard").exists():
@@ -75,7 +72,6 @@ def test_sigterm_writes_a_checkpoint_and_rerun_resumes(tmp_path):
     assert len(saved) == 1
     step = int(saved[0].split("-")[1].split(".")[0])
     assert step > 0
-    result = _run(*args[2:-3], "--train_steps", str(step + 2), "--eval_every=100",
-                  f"--out_dir={tmp_path / 'out'}")
+    result = _run(*common, f"--train_steps={step + 2}", "--eval_every=100")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "out" / "report.json").read_text())["steps"] == step + 2

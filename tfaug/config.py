@@ -99,3 +99,23 @@ def load(cls: Type[T], preset: str = None, overrides: Dict[str, Any] = None) -> 
 def to_dict(config) -> Dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(config).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    """Where a config's dataset comes from (shared by every training config)."""
+    dataset: str = field("fashion_mnist", "Dataset (fashion_mnist, mnist, cifar10, "
+                                          "cifar100, svhn_cropped).")
+    data_dir: typing.Optional[str] = field(None, "Directory of IDX files (.gz or raw) "
+                                                 "for MNIST-format datasets.")
+    tfds_data_dir: typing.Optional[str] = field(None, "tensorflow-datasets data "
+                                                      "directory.")
+    manual_dir: typing.Optional[str] = field(None, "tfds manual_dir holding archives "
+                                                   "it builds from offline (CIFAR "
+                                                   "tarballs).")
+
+    def load(self, split: str):
+        """Split `split` of the dataset, as tfaug.data.LabeledImages."""
+        from tfaug import data
+        return data.load(self.dataset, split, data_dir=self.data_dir,
+                         tfds_data_dir=self.tfds_data_dir, manual_dir=self.manual_dir)

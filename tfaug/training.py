@@ -14,10 +14,9 @@ import time
 from typing import Optional, Tuple
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfaug import augment, data, flows, io, models
+from tfaug import data, flows, io, models
 from tfaug import config as cfglib
 from tfaug.augment import registry
 from tfaug.errors import ConfigError
@@ -27,11 +26,7 @@ field = cfglib.field
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierTrainConfig:
-    dataset: str = field("fashion_mnist", "Dataset (tfaug.data name).")
-    data_dir: Optional[str] = field(None, "Directory of IDX files (MNIST-format sets).")
-    tfds_data_dir: Optional[str] = field(None, "tensorflow-datasets data directory.")
-    manual_dir: Optional[str] = field(None, "tfds manual_dir (e.g. CIFAR tarballs).")
+class ClassifierTrainConfig(cfglib.DataSource):
     labels_per_class: Optional[int] = field(None, "Low-data regime: labelled training "
                                                   "examples per class (None: all).")
     label_fraction: Optional[float] = field(None, "Low-data regime: fraction of each "
@@ -210,14 +205,12 @@ class Splits:
 
 
 def load_splits(config: ClassifierTrainConfig) -> Splits:
-    sources = dict(data_dir=config.data_dir, tfds_data_dir=config.tfds_data_dir,
-                   manual_dir=config.manual_dir)
-    full = data.load(config.dataset, "train", **sources)
+    full = config.load("train")
     train, val = data.low_data_split(full, seed=config.seed,
                                      per_class=config.labels_per_class,
                                      fraction=config.label_fraction,
                                      val_per_class=config.val_per_class)
-    return Splits(train, val, data.load(config.dataset, "test", **sources))
+    return Splits(train, val, config.load("test"))
 
 
 def _one_hot(ds, k):

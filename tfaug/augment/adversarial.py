@@ -11,6 +11,8 @@ import keras
 import tensorflow as tf
 
 from tfaug.augment import norms
+from tfaug.augment.base import PartialAugmentation, check_positive
+from tfaug.errors import ConfigError
 
 
 def predicted_targets(classifier, images):
@@ -36,3 +38,23 @@ def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
         delta = norms.project(delta + alpha * norms.ascent_direction(grad, norm),
                               eps, norm)
     return tf.stop_gradient(delta)
+
+
+class PGDAugmentation(PartialAugmentation):
+    """Base of the PGD augmentations: validated attack parameters and the attack."""
+
+    def __init__(self, eps: float, alpha: float, steps: int, norm: str,
+                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
+        super().__init__(ratio, seed)
+        check_positive("eps", eps)
+        check_positive("alpha", alpha)
+        if not isinstance(steps, int) or steps < 1:
+            raise ConfigError(f"steps must be an integer >= 1, got {steps!r}.")
+        norms.check_norm(norm)
+        self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
+        self.norm, self.random_start = norm, random_start
+
+    def attack(self, to_images, shape, classifier, targets, seed):
+        return pgd(to_images, shape, classifier, targets, eps=self.eps,
+                   alpha=self.alpha, steps=self.steps, norm=self.norm,
+                   random_start=self.random_start, seed=seed)

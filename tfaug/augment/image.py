@@ -2,9 +2,8 @@
 
 import tensorflow as tf
 
-from tfaug.augment import norms
-from tfaug.augment.adversarial import pgd, predicted_targets
-from tfaug.augment.base import Augmentation, PartialAugmentation, check_positive
+from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
+from tfaug.augment.base import Augmentation, check_positive
 from tfaug.augment.sampling import stateless_beta
 from tfaug.errors import ConfigError
 
@@ -80,25 +79,16 @@ def cutout_mask(cy, cx, h, w, size):
     return tf.cast(~inside, tf.float32)[..., None]
 
 
-class ImagePGD(PartialAugmentation):
+class ImagePGD(PGDAugmentation):
     """The image-space baseline: PGD on x itself (x' = clip(x + dx, 0, 1)), against
     the classifier's own predictions, with the same loop as the latent attack."""
 
     def __init__(self, eps: float, alpha: float, steps: int, norm: str = "linf",
                  random_start: bool = True, ratio: float = 1.0, seed: int = 0):
-        super().__init__(ratio, seed)
-        check_positive("eps", eps)
-        check_positive("alpha", alpha)
-        if not isinstance(steps, int) or steps < 1:
-            raise ConfigError(f"steps must be an integer >= 1, got {steps!r}.")
-        norms.check_norm(norm)
-        self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
-        self.norm, self.random_start = norm, random_start
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
 
     def perturb(self, images, labels, classifier, seed):
         targets = predicted_targets(classifier, images)
         to_images = lambda d: tf.clip_by_value(images + d, 0.0, 1.0)
-        dx = pgd(to_images, tf.shape(images), classifier, targets, eps=self.eps,
-                 alpha=self.alpha, steps=self.steps, norm=self.norm,
-                 random_start=self.random_start, seed=seed)
-        return to_images(dx)
+        return to_images(self.attack(to_images, tf.shape(images), classifier, targets,
+                                     seed))

@@ -7,9 +7,8 @@ measured in standard deviations of the prior, the same at every level.
 import tensorflow as tf
 
 from tfaug.augment import norms
-from tfaug.augment.adversarial import pgd, predicted_targets
+from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
 from tfaug.augment.base import PartialAugmentation, check_positive, finite_or_clean
-from tfaug.errors import ConfigError
 
 
 class LatentRandom(PartialAugmentation):
@@ -37,7 +36,7 @@ class LatentRandom(PartialAugmentation):
         return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
 
 
-class LatentAdversarial(PartialAugmentation):
+class LatentAdversarial(PGDAugmentation):
     """PGD in the latent against the classifier being trained: `steps` ascent steps of
     size alpha on the cross-entropy of classifier(decode(z + dz)) against the
     classifier's own predictions on x, each projected onto the eps-ball of `norm`,
@@ -45,20 +44,13 @@ class LatentAdversarial(PartialAugmentation):
 
     def __init__(self, flow, eps: float, alpha: float, steps: int, norm: str = "l2",
                  random_start: bool = True, ratio: float = 1.0, seed: int = 0):
-        super().__init__(ratio, seed)
-        check_positive("eps", eps)
-        check_positive("alpha", alpha)
-        if not isinstance(steps, int) or steps < 1:
-            raise ConfigError(f"steps must be an integer >= 1, got {steps!r}.")
-        norms.check_norm(norm)
-        self.flow, self.eps, self.alpha, self.steps = flow, float(eps), float(alpha), steps
-        self.norm, self.random_start = norm, random_start
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
+        self.flow = flow
 
     def delta(self, z, classifier, targets, seed):
         """The adversarial latent perturbation dz for latents z."""
-        return pgd(lambda d: self.flow.decode(z + d), tf.shape(z), classifier, targets,
-                   eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm,
-                   random_start=self.random_start, seed=seed)
+        return self.attack(lambda d: self.flow.decode(z + d), tf.shape(z), classifier,
+                           targets, seed)
 
     def perturb(self, images, labels, classifier, seed):
         targets = predicted_targets(classifier, images)

@@ -9,7 +9,6 @@ resumes at the same step with the same optimizer state and the same next batch.
 """
 
 import dataclasses
-import math
 import os
 import time
 from typing import Optional, Tuple
@@ -20,7 +19,6 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import data as datalib
-from tfaug import io
 from tfaug.errors import TfaugError
 from tfaug.flows.glow import Glow, GlowConfig
 from tfaug.flows.preprocess import dequantize
@@ -35,11 +33,7 @@ class TrainingError(TfaugError):
 
 
 @dataclasses.dataclass(frozen=True)
-class FlowTrainConfig:
-    dataset: str = field("fashion_mnist", "Dataset to model (tfaug.data name).")
-    data_dir: Optional[str] = field(None, "Directory of IDX files (MNIST-format sets).")
-    tfds_data_dir: Optional[str] = field(None, "tensorflow-datasets data directory.")
-    manual_dir: Optional[str] = field(None, "tfds manual_dir (e.g. CIFAR tarballs).")
+class FlowTrainConfig(cfglib.DataSource):
     levels: int = field(2, "Glow levels L (image sides must divide by 2**L).")
     steps_per_level: int = field(8, "Flow steps K per level.")
     width: int = field(64, "Hidden channels of the coupling networks.")
