@@ -31,6 +31,7 @@ def test_bits_per_dim_falls_over_fifty_steps(tmp_path):
     report = trainer.fit(log=lambda _: None)
     assert report["steps"] == 50 and report["skipped_steps"] == 0
     assert report["final_test_bits_per_dim"] < before - 0.5, (before, report)
+    assert trainer.evaluate() == report["final_test_bits_per_dim"]  # fixed noise seeds
 
 
 def test_nan_batch_is_skipped_and_leaves_weights_unchanged(tmp_path):
@@ -58,13 +59,18 @@ def test_repeated_non_finite_steps_stop_with_clear_error(tmp_path):
 
 def test_resumed_run_continues_the_same_steps(tmp_path):
     whole = _trainer(tmp_path, "whole", train_steps=20)
-    whole.fit(log=lambda _: None)
+    whole_report = whole.fit(log=lambda _: None)
     first = _trainer(tmp_path, "split", train_steps=10)
     first.fit(log=lambda _: None)
     second = _trainer(tmp_path, "split", train_steps=20)
     messages = []
-    second.fit(log=messages.append)
+    report = second.fit(log=messages.append)
     assert "resumed" in messages[0] and "step 10" in messages[0]
+    # the report's curve spans both runs, as if the run had never stopped
+    assert [c["step"] for c in report["curve"]] == [10, 20]
+    np.testing.assert_allclose([c["train_bpd"] for c in report["curve"]],
+                               [c["train_bpd"] for c in whole_report["curve"]], rtol=1e-4)
+    assert report["steps_this_run"] == 10 and report["train_seconds"] > 0
     assert int(second.step.numpy()) == 20 and int(second.optimizer.iterations) == 20
     for a, b in zip(_weights(whole), _weights(second)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

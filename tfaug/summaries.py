@@ -1,4 +1,6 @@
-"""Image grids for TensorBoard and PNG files."""
+"""Image grids for TensorBoard and PNG files; reading scalars back from event files."""
+
+import os
 
 import tensorflow as tf
 
@@ -20,3 +22,17 @@ def write_png(path: str, image) -> None:
     from tfaug.io import write_atomic
     png = tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(image, 0, 1) * 255), tf.uint8))
     write_atomic(path, png.numpy())
+
+
+def read_scalars(log_dir: str) -> dict:
+    """{tag: {step: value}} of every scalar in the TensorBoard event files under
+    `log_dir`; files are read oldest first, so a resumed run's values win."""
+    scalars = {}
+    for path in sorted(tf.io.gfile.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "scalars":
+                    scalars.setdefault(value.tag, {})[event.step] = float(
+                        tf.make_ndarray(value.tensor))
+    return scalars

@@ -265,7 +265,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     ]
     fit_start = time.time()
     history = model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps,
-                        validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+                        validation_data=val_ds, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # train_ds is already shuffled by tf.data
     fit_time = time.time() - fit_start
     test_metrics = model.evaluate(_one_hot(data.eval_pipeline(splits.test, 256), k),
                                   verbose=0, return_dict=True)

@@ -23,7 +23,7 @@ from tfaug.errors import TfaugError
 from tfaug.flows.glow import Glow, GlowConfig
 from tfaug.flows.preprocess import dequantize
 from tfaug.flows.schedule import LinearWarmup
-from tfaug.summaries import image_grid
+from tfaug.summaries import image_grid, read_scalars
 
 field = cfglib.field
 
@@ -101,8 +101,9 @@ class FlowTrainer:
             self.checkpoint, os.path.join(out_dir, "checkpoints"), max_to_keep=3)
         self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
         self._train_step = tf.function(self._step, jit_compile=config.jit)
-        self._bpd = tf.function(lambda x: self.glow.bits_per_dim(x, validate=False),
-                                jit_compile=config.jit)
+        self._bpd = tf.function(
+            lambda x, seed: self.glow.bits_per_dim(x, seed, validate=False),
+            jit_compile=config.jit)
 
     # -- the compiled step ----------------------------------------------------------
     def _step(self, x):
@@ -161,12 +162,13 @@ class FlowTrainer:
         return "initialised ActNorm from the first 512 training images"
 
     def evaluate(self, examples: Optional[int] = None) -> float:
-        """Mean test bits/dim (bin-centre dequantisation: deterministic)."""
+        """Mean test bits/dim, uniformly dequantised with fixed seeds (the standard
+        definition, and the same number every time)."""
         data = self.test if examples is None or examples >= len(self.test) else \
             self.test.take(np.arange(examples))
         total, count = 0.0, 0
-        for x, _ in datalib.eval_pipeline(data, 256):
-            bpd = self._bpd(x)
+        for i, (x, _) in enumerate(datalib.eval_pipeline(data, 256)):
+            bpd = self._bpd(x, tf.constant([self.config.seed, -1 - i], tf.int64))
             total, count = total + float(tf.reduce_sum(bpd)), count + len(bpd)
         return total / count
 
@@ -189,7 +191,7 @@ class FlowTrainer:
         cfg = self.config
         log(self.restore_or_initialize())
         start_step, start = int(self.step.numpy()), time.time()
-        curve, window, window_start, window_t = [], [], start_step, time.time()
+        window, window_start, window_t = [], start_step, time.time()
         bar = keras.utils.Progbar(cfg.train_steps, stateful_metrics=["bpd", "img/s"]) \
             if self.progress else None
         batches = self._batches()
@@ -220,7 +222,6 @@ class FlowTrainer:
                             self.optimizer.learning_rate))
                         tf.summary.scalar("train/images_per_second", speed)
                         tf.summary.scalar("train/skipped_steps", int(self.skipped.numpy()))
-                    curve.append({"step": step, "train_bpd": float(np.mean(window))})
                     if bar:
                         bar.update(step, [("bpd", float(np.mean(window))),
                                           ("img/s", speed)])
@@ -230,8 +231,6 @@ class FlowTrainer:
                     with self.writer.as_default(step=step):
                         tf.summary.scalar("test/bits_per_dim", test_bpd)
                     self._write_images(step)
-                    if curve:
-                        curve[-1]["test_bpd"] = test_bpd
                 if step % cfg.checkpoint_every == 0:
                     self.save()
         except KeyboardInterrupt:
@@ -239,11 +238,27 @@ class FlowTrainer:
             raise
         self.save()
         wall = time.time() - start
-        trained = step - start_step
         final = self.evaluate()
         self._write_images(step)
         self.writer.flush()
         return {"final_test_bits_per_dim": final, "test_examples": len(self.test),
-                "steps": step, "steps_this_run": trained, "wall_time_s": wall,
-                "train_images_per_second": trained * cfg.batch_size / max(wall, 1e-9),
-                "skipped_steps": int(self.skipped.numpy()), "curve": curve}
+                "steps": step, "steps_this_run": step - start_step, "wall_time_s": wall,
+                "skipped_steps": int(self.skipped.numpy()), **self.history()}
+
+    def history(self) -> dict:
+        """The whole run's curve and training speed, across resumes, from the
+        TensorBoard scalars (steps re-run after a resume count once)."""
+        scalars = read_scalars(os.path.join(self.out_dir, "tensorboard"))
+        train = scalars.get("train/bits_per_dim", {})
+        test = scalars.get("test/bits_per_dim", {})
+        speed = scalars.get("train/images_per_second", {})
+        curve = [{"step": s, **({"train_bpd": train[s]} if s in train else {}),
+                  **({"test_bpd": test[s]} if s in test else {})}
+                 for s in sorted(set(train) | set(test))]
+        seconds, previous = 0.0, 0
+        for s in sorted(speed):
+            seconds += (s - previous) * self.config.batch_size / max(speed[s], 1e-9)
+            previous = s
+        return {"curve": curve, "train_seconds": seconds,
+                "train_images_per_second": previous * self.config.batch_size / seconds
+                if seconds else None}
