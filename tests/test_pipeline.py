@@ -58,6 +58,17 @@ def test_drop_remainder_gives_equal_batches():
     assert sizes == [10, 10]
 
 
+def test_repeated_batches_span_passes_even_for_a_split_smaller_than_a_batch():
+    toy = _toy(n=10)
+    images = toy.images.reshape(10, -1).astype(np.float32) / 255
+    ds = data.train_pipeline(toy, 16, seed=0, drop_remainder=True, repeat=True)
+    x = np.concatenate([b for b, _ in _batches(ds.take(5))]).reshape(80, -1)
+    passes = [x[i:i + 10] for i in range(0, 80, 10)]
+    for p in passes:  # every pass is a permutation of the whole split
+        assert sorted(map(tuple, p)) == sorted(map(tuple, images))
+    assert not all(np.array_equal(passes[0], p) for p in passes[1:])  # reshuffled
+
+
 def test_eval_pipeline_keeps_order_and_every_example():
     toy = _toy(n=10)
     batches = _batches(data.eval_pipeline(toy, 4))

@@ -249,8 +249,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
             jit_compile=config.jit)
     train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
-                                            seed=config.seed, drop_remainder=True)
-                        .repeat(), k)
+                                            seed=config.seed, drop_remainder=True,
+                                            repeat=True), k)
     val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
     grid = splits.val if len(splits.val) >= 8 else splits.train
     grid_x = data.to_unit_float(grid.images[:8])

@@ -25,15 +25,19 @@ def pad_crop_flip(image: tf.Tensor, seed: tf.Tensor, pad: int = 4) -> tf.Tensor:
 
 def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
                    crop_flip: bool = False, pad: int = 4, drop_remainder: bool = False,
-                   shuffle_buffer: int = 0) -> tf.data.Dataset:
+                   shuffle_buffer: int = 0, repeat: bool = False) -> tf.data.Dataset:
     """Shuffled (and optionally pad-crop-flipped) batches of (image, label).
 
     The order and the crops are a function of `seed` alone; each pass over the
     dataset is shuffled anew. `shuffle_buffer` 0 shuffles the whole split.
     `drop_remainder` gives equal batches, which tf.distribute strategies need.
+    `repeat` makes the batches endless, spanning passes, so a split smaller than one
+    batch still fills batches.
     """
     ds = data.as_dataset().shuffle(shuffle_buffer or max(len(data), 1), seed=seed,
                                    reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
     if crop_flip:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
