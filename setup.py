@@ -16,6 +16,7 @@ STACK = [
     "tensorboard==2.21.0",
     "absl-py>=2.1",
     "numpy>=1.26,<3",
+    "matplotlib==3.10.8",
 ]
 
 setup(

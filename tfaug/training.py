@@ -204,13 +204,15 @@ class Splits:
     test: data.LabeledImages
 
 
-def load_splits(config: ClassifierTrainConfig) -> Splits:
-    full = config.load("train")
+def load_splits(config: ClassifierTrainConfig, full=None, test=None) -> Splits:
+    """The config's labelled training subset, validation split and test split;
+    `full` and `test` (LabeledImages) are loaded when not given."""
+    full = config.load("train") if full is None else full
     train, val = data.low_data_split(full, seed=config.seed,
                                      per_class=config.labels_per_class,
                                      fraction=config.label_fraction,
                                      val_per_class=config.val_per_class)
-    return Splits(train, val, config.load("test"))
+    return Splits(train, val, config.load("test") if test is None else test)
 
 
 def _one_hot(ds, k):

@@ -1,0 +1,33 @@
+"""The low-data study: a classifier per (labels per class, method, seed), evaluated on
+the full test split; writes results.csv/.json, report.md and accuracy.png to --out_dir.
+Re-running skips finished runs and resumes an interrupted one.
+
+  python bin/study.py --hparams=study_fashion_mnist           # ~20 min on 2 CPU cores
+  python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
+"""
+
+import os
+
+from absl import flags
+
+import common
+from tfaug.study import StudyConfig
+
+FLAGS = flags.FLAGS
+common.define_config_flags(StudyConfig,
+                           "Preset name in hparams/ (e.g. study_fashion_mnist) or a JSON "
+                           "file; individual flags override it.")
+flags.DEFINE_string("out_dir", "runs/study", "Where runs, results, report and plot go.")
+
+
+def main(argv):
+    from tfaug.study import run_study
+
+    config = common.config_from_flags(StudyConfig)
+    run_study(config, FLAGS.out_dir)
+    print("report: " + os.path.join(FLAGS.out_dir, "report.md") + "; plot: " +
+          os.path.join(FLAGS.out_dir, "accuracy.png"))
+
+
+if __name__ == "__main__":
+    common.run(main)
