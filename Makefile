@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 .PHONY: run test setup data bench clean
 
 run: setup data
-	$(PY) bin/data_summary.py
+	$(PY) bin/study.py --hparams=study_fashion_mnist --out_dir=runs/study
 
 test: setup data
 	$(PY) -m pytest -q tests
