@@ -13,6 +13,8 @@ STACK = [
     "tensorflow-datasets==4.9.10",
     "importlib_resources>=6.0",
     "keras-tuner==1.4.8",
+    "scipy==1.17.1",  # with scikit-learn: keras-tuner's BayesianOptimization
+    "scikit-learn==1.9.1",
     "tensorboard==2.21.0",
     "absl-py>=2.1",
     "numpy>=1.26,<3",

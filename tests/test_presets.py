@@ -9,6 +9,7 @@ from tfaug import config as cfglib
 from tfaug.flows.trainer import FlowTrainConfig
 from tfaug.study import StudyConfig
 from tfaug.training import ClassifierTrainConfig
+from tfaug.tuning import TuningConfig
 
 PRESETS = sorted(os.path.basename(p)[:-5]
                  for p in glob.glob(os.path.join(cfglib.PRESET_DIR, "*.json")))
@@ -17,6 +18,8 @@ PRESETS = sorted(os.path.basename(p)[:-5]
 def _config_class(name):
     if name.startswith("study_"):
         return StudyConfig
+    if name.startswith("tune_"):
+        return TuningConfig
     return FlowTrainConfig if "_glow" in name else ClassifierTrainConfig
 
 

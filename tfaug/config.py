@@ -96,6 +96,14 @@ def load(cls: Type[T], preset: str = None, overrides: Dict[str, Any] = None) -> 
                      source=preset or "overrides")
 
 
+def narrow(cls: Type[T], config, **updates) -> T:
+    """`config` (an instance of a subclass of `cls`) as a validated `cls`, with
+    `updates` applied."""
+    values = {name: getattr(config, name) for name in fields(cls)}
+    values.update(updates)
+    return cls(**values).validate()
+
+
 def to_dict(config) -> Dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(config).items()}

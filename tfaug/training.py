@@ -219,6 +219,46 @@ def _one_hot(ds, k):
     return ds.map(lambda x, y: (x, tf.one_hot(y, k)))
 
 
+def compile_classifier(config: ClassifierTrainConfig, flow, info,
+                       total_steps: int) -> AugmentedClassifier:
+    """The config's classifier wrapped with its augmentation (over the frozen `flow`)
+    and compiled with SGD on the config's schedule; call under the strategy's scope."""
+    if flow is not None:
+        flow.trainable = False
+    aug = registry.build(config.augmentation, config, flow, info.image_shape)
+    classifier = models.build(config.model, info.image_shape, info.num_classes,
+                              width=config.model_width)
+    model = AugmentedClassifier(classifier, aug, seed=config.seed)
+    model.build((None, *info.image_shape))
+    model.compile(
+        optimizer=keras.optimizers.SGD(make_schedule(config, total_steps),
+                                       momentum=config.momentum,
+                                       nesterov=config.nesterov,
+                                       weight_decay=config.weight_decay or None),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=config.jit)
+    # Built now, so weights loaded into a fresh model (Keras Tuner's Hyperband rounds)
+    # bring their optimizer state and step count, and the schedule continues.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def steps_per_epoch(config: ClassifierTrainConfig, train_size: int) -> int:
+    return config.steps_per_epoch or max(-(-train_size // config.batch_size), 1)
+
+
+def fit_datasets(config: ClassifierTrainConfig, splits: Splits):
+    """(training, validation) datasets of one-hot batches for Model.fit; the training
+    one repeats (fit bounds it by steps_per_epoch), validation is None when empty."""
+    k = splits.train.info.num_classes
+    train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
+                                            seed=config.seed, drop_remainder=True,
+                                            repeat=True), k)
+    val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
+    return train_ds, val_ds
+
+
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
                      strategy: tf.distribute.Strategy = None, verbose: int = 1,
                      callbacks=()) -> dict:
@@ -233,27 +273,11 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     info = splits.train.info
     k = info.num_classes
     keras.utils.set_random_seed(config.seed)
-    steps = config.steps_per_epoch or max(-(-len(splits.train) // config.batch_size), 1)
+    steps = steps_per_epoch(config, len(splits.train))
     with strategy.scope():
-        if flow is not None:
-            flow.trainable = False
-        aug = registry.build(config.augmentation, config, flow, info.image_shape)
-        classifier = models.build(config.model, info.image_shape, k,
-                                  width=config.model_width)
-        model = AugmentedClassifier(classifier, aug, seed=config.seed)
-        model.build((None, *info.image_shape))
-        model.compile(
-            optimizer=keras.optimizers.SGD(make_schedule(config, steps * config.epochs),
-                                           momentum=config.momentum,
-                                           nesterov=config.nesterov,
-                                           weight_decay=config.weight_decay or None),
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            jit_compile=config.jit)
-    train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
-                                            seed=config.seed, drop_remainder=True,
-                                            repeat=True), k)
-    val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
+        model = compile_classifier(config, flow, info, steps * config.epochs)
+    classifier, aug = model.classifier, model.augmentation
+    train_ds, val_ds = fit_datasets(config, splits)
     grid = splits.val if len(splits.val) >= 8 else splits.train
     grid_x = data.to_unit_float(grid.images[:8])
     grid_y = tf.one_hot(grid.labels[:8], k)

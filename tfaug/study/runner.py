@@ -62,10 +62,8 @@ class StudyConfig(ClassifierTrainConfig):
 
     def run_config(self, budget: int, method: str, seed: int) -> ClassifierTrainConfig:
         """The classifier config of one run (validated)."""
-        values = {name: getattr(self, name) for name in cfglib.fields(
-            ClassifierTrainConfig)}
-        values.update(labels_per_class=budget, augmentation=method, seed=seed)
-        return ClassifierTrainConfig(**values).validate()
+        return cfglib.narrow(ClassifierTrainConfig, self, labels_per_class=budget,
+                             augmentation=method, seed=seed)
 
     def grid(self) -> List[Tuple[int, str, int]]:
         return [(b, m, self.seed + s) for s in range(self.seeds) for b in self.budgets

@@ -1,0 +1,155 @@
+"""Keras Tuner search over the latent eps: end to end on tiny data, resumable, HParams
+summaries in the event files, clear errors for bad search spaces."""
+
+import glob
+import json
+import os
+
+import keras
+import pytest
+
+from conftest import make_mnist_dir, run_script, save_tiny_flow
+from tfaug import config as cfglib
+from tfaug import tuning
+from tfaug.errors import ConfigError
+
+
+def _config(tmp_path, **overrides):
+    values = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=80, n_test=20),
+                  flow=save_tiny_flow(tmp_path / "flow"), labels_per_class=3,
+                  val_per_class=2, augmentation="latent_adversarial", tuner="random",
+                  max_trials=2, eps_min=0.05, eps_max=2.0, alpha_fraction_min=0.5,
+                  alpha_fraction_max=1.0, steps_choices=(1, 2), model_width=0.25,
+                  epochs=1, steps_per_epoch=2, batch_size=8, jit=False)
+    return cfglib.from_dict(tuning.TuningConfig, {**values, **overrides})
+
+
+def _quiet(config, out, **kwargs):
+    return tuning.tune(config, out, log=lambda _: None, verbose=0, **kwargs)
+
+
+def _hparams_in_events(log_dir):
+    """{trial directory: {name: value}} from the HParams session summaries, read back
+    with TensorBoard's event reader."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions = {}
+    for events in glob.glob(os.path.join(log_dir, "*", "execution0")):
+        acc = event_accumulator.EventAccumulator(events)
+        acc.Reload()
+        for content in acc.PluginTagToContent("hparams").values():
+            data = plugin_data_pb2.HParamsPluginData.FromString(content)
+            if data.HasField("session_start_info"):
+                values = data.session_start_info.hparams
+                sessions[os.path.basename(os.path.dirname(events))] = {
+                    k: v.number_value if v.HasField("number_value") else v.string_value
+                    for k, v in values.items()}
+    return sessions
+
+
+def test_two_trial_search_writes_summary_within_the_space(tmp_path):
+    config, out = _config(tmp_path), str(tmp_path / "tune")
+    summary = _quiet(config, out)
+    trials = summary["trials"]
+    assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials)
+    assert trials[0]["val_accuracy"] >= trials[1]["val_accuracy"]
+    best = summary["best"]
+    assert best["values"] == trials[0]["values"]
+    assert 0.05 <= best["values"]["eps"] <= 2.0
+    assert 0.5 <= best["values"]["alpha_fraction"] <= 1.0
+    assert best["values"]["attack_steps"] in (1, 2)
+    assert best["config_values"]["alpha"] == pytest.approx(
+        best["values"]["eps"] * best["values"]["alpha_fraction"])
+    report = json.load(open(os.path.join(out, "best", "report.json")))
+    assert report["config"]["eps"] == best["values"]["eps"]
+    assert report["config"]["alpha"] == pytest.approx(best["config_values"]["alpha"])
+    assert best["test_accuracy"] == report["test_accuracy"]
+    with open(os.path.join(out, "summary.md")) as f:
+        md = f.read()
+    assert f"{best['values']['eps']:.4g}" in md and summary["log_dir"] in md
+    # The HParams dashboard: one session per trial, with that trial's eps.
+    sessions = _hparams_in_events(summary["log_dir"])
+    assert {tid: s["eps"] for tid, s in sessions.items()} == pytest.approx(
+        {t["trial_id"]: t["values"]["eps"] for t in trials})
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Interrupts the search when the `at`-th trial starts training (counted across
+    the copies Keras Tuner makes of it)."""
+    started = 0
+    at = None
+
+    def on_train_begin(self, logs=None):
+        type(self).started += 1
+        if type(self).started == type(self).at:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_search_continues_where_it_stopped(tmp_path):
+    config, out = _config(tmp_path, max_trials=3), str(tmp_path / "tune")
+    _Interrupt.started, _Interrupt.at = 0, 2
+    with pytest.raises(KeyboardInterrupt):
+        _quiet(config, out, callbacks=[_Interrupt()])
+    first = json.load(open(glob.glob(os.path.join(out, "search", "trial_0*",
+                                                  "trial.json"))[0]))
+    assert first["status"] == "COMPLETED"
+    _Interrupt.started, _Interrupt.at = 0, None
+    summary = _quiet(config, out, callbacks=[_Interrupt()])
+    assert _Interrupt.started == 2  # the interrupted trial and the third, not the first
+    assert len(summary["trials"]) == 3
+    again = {t["trial_id"]: t for t in summary["trials"]}[first["trial_id"]]
+    assert again["values"] == first["hyperparameters"]["values"]
+    assert again["val_accuracy"] == first["score"]
+
+
+def test_changed_settings_refuse_to_resume(tmp_path):
+    config, out = _config(tmp_path, max_trials=1), str(tmp_path / "tune")
+    _quiet(config, out)
+    with pytest.raises(ConfigError, match="eps_max"):
+        _quiet(_config(tmp_path, max_trials=2, eps_max=3.0), out)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(eps_min=2.0, eps_max=1.0), "eps_min .* larger than eps_max"),
+    (dict(eps_min=0.0), "eps_min must be > 0.*log scale"),
+    (dict(tuner="grid"), "Unknown tuner 'grid'"),
+    (dict(steps_choices=(0,)), "steps_choices"),
+    (dict(norm_choices=("l3",)), "norm_choices"),
+    (dict(augmentation="standard"), "Nothing to tune"),
+    (dict(ratio_max=1.5), "ratio"),
+])
+def test_bad_search_spaces_are_clear_errors(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, **overrides)
+
+
+def test_command_line_search_and_bad_space(tmp_path):
+    data_dir = make_mnist_dir(tmp_path / "data", n_train=80, n_test=20)
+    flow = save_tiny_flow(tmp_path / "flow")
+    common = [f"--data_dir={data_dir}", "--dataset=mnist", f"--flow={flow}",
+              "--labels_per_class=3", "--val_per_class=2", "--model_width=0.25",
+              "--epochs=1", "--steps_per_epoch=1", "--batch_size=8", "--nojit",
+              "--augmentation=latent_random", "--max_trials=1"]
+    bad = run_script("tune_epsilon.py", *common, "--eps_min=-1",
+                     f"--out_dir={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "eps_min must be > 0" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    ok = run_script("tune_epsilon.py", *common, "--tuner=bayesian",
+                    f"--out_dir={tmp_path / 'tune'}")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "summary.md" in ok.stdout
+    summary = json.load(open(tmp_path / "tune" / "summary.json"))
+    assert summary["tuner"] == "bayesian" and len(summary["trials"]) == 1
+    assert [hp["name"] for hp in summary["search_space"]] == ["eps", "norm", "ratio"]
+
+
+def test_hyperband_search_trains_its_brackets_up_to_the_configured_epochs(tmp_path):
+    config = _config(tmp_path, tuner="hyperband", epochs=2, hyperband_factor=2,
+                     augmentation="latent_random", steps_per_epoch=1)
+    summary = _quiet(config, str(tmp_path / "tune"))
+    epochs = [t["values"]["tuner/epochs"] for t in summary["trials"]]
+    assert len(epochs) >= 2 and max(epochs) == 2
+    assert all(0.05 <= t["values"]["eps"] <= 2.0 for t in summary["trials"])
+    assert summary["best"]["values"]["eps"] == summary["trials"][0]["values"]["eps"]
