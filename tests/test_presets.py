@@ -10,6 +10,7 @@ from tfaug.flows.trainer import FlowTrainConfig
 from tfaug.study import StudyConfig
 from tfaug.training import ClassifierTrainConfig
 from tfaug.tuning import TuningConfig
+from tfaug.vaegan_training import VAEGANTrainConfig
 
 PRESETS = sorted(os.path.basename(p)[:-5]
                  for p in glob.glob(os.path.join(cfglib.PRESET_DIR, "*.json")))
@@ -20,6 +21,8 @@ def _config_class(name):
         return StudyConfig
     if name.startswith("tune_"):
         return TuningConfig
+    if name.endswith("_vaegan"):
+        return VAEGANTrainConfig
     return FlowTrainConfig if "_glow" in name else ClassifierTrainConfig
 
 

@@ -1,7 +1,9 @@
 """Atomic file writes: a report or export is either complete or absent."""
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 
 
@@ -19,6 +21,24 @@ def write_atomic(path: str, data: bytes) -> None:
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: str):
+    """Yields a fresh temporary directory that replaces `directory` (and whatever was
+    there) when the block completes; on an error it is removed instead."""
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        if os.path.exists(directory):
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

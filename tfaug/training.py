@@ -37,12 +37,16 @@ class ClassifierTrainConfig(cfglib.DataSource):
     model: str = field("small_cnn", "Classifier: small_cnn or resnet18.")
     model_width: float = field(1.0, "Width multiplier of the classifier.")
     augmentation: str = field("none", "none, standard, mixup, cutout, image_pgd, "
-                                      "latent_random, latent_adversarial, or a "
+                                      "latent_random, latent_adversarial, "
+                                      "vaegan_random, vaegan_adversarial, or a "
                                       "'+'-joined chain such as "
                                       "standard+latent_adversarial.")
     flow: Optional[str] = field(None, "Exported flow directory for latent "
                                       "augmentations (default: the shipped flow of the "
                                       "dataset).")
+    vaegan: Optional[str] = field(None, "Exported VAE-GAN directory for vaegan_* "
+                                        "augmentations (default: the shipped VAE-GAN "
+                                        "of the dataset).")
     eps: float = field(1.0, "Latent perturbation radius (prior standard deviations).")
     alpha: float = field(0.5, "Latent PGD step size.")
     attack_steps: int = field(3, "PGD steps (latent and image).")
@@ -92,12 +96,13 @@ class ClassifierTrainConfig(cfglib.DataSource):
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
         if self.lr <= 0:
             raise ConfigError("lr must be > 0.")
-        registry.build(self.augmentation, self, flow=_Placeholder())  # checks params
+        placeholders = {"flow": _Placeholder(), "vaegan": _Placeholder()}
+        registry.build(self.augmentation, self, placeholders)  # checks parameters
         return self
 
 
 class _Placeholder:
-    """Stands in for a flow while parameters are validated."""
+    """Stands in for a latent model while parameters are validated."""
 
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
@@ -183,18 +188,27 @@ class PerturbationImages(keras.callbacks.Callback):
         self.writer.flush()
 
 
-def load_flow(config: ClassifierTrainConfig):
-    """The flow for latent augmentations: --flow, else the dataset's shipped flow."""
-    if not registry.needs_flow(config.augmentation):
-        return None
-    if config.flow:
-        return flows.load(config.flow)
-    try:
-        return flows.pretrained(config.dataset)
-    except flows.CheckpointError:
-        raise ConfigError(f"No flow for {config.dataset}: none is shipped. Train one "
-                          "with bin/train_flow.py --export_dir=DIR and pass "
-                          "--flow=DIR.") from None
+def load_latent_models(config: ClassifierTrainConfig) -> dict:
+    """The latent models the augmentation needs: {"flow": Glow, "vaegan": VAEGAN},
+    from --flow/--vaegan, else the ones shipped for the dataset."""
+    from tfaug.models import vaegan
+    loaders = {"flow": (config.flow, flows.load, flows.pretrained, flows.CheckpointError,
+                        "bin/train_flow.py --export_dir=DIR and pass --flow=DIR"),
+               "vaegan": (config.vaegan, vaegan.load, vaegan.pretrained,
+                          vaegan.CheckpointError,
+                          "bin/train_vaegan.py --export_dir=DIR and pass --vaegan=DIR")}
+    models = {}
+    for kind in sorted(registry.latent_models_needed(config.augmentation)):
+        path, load, shipped, missing, how = loaders[kind]
+        if path:
+            models[kind] = load(path)
+            continue
+        try:
+            models[kind] = shipped(config.dataset)
+        except missing:
+            raise ConfigError(f"No {kind} for {config.dataset}: none is shipped. Train "
+                              f"one with {how}.") from None
+    return models
 
 
 @dataclasses.dataclass
@@ -219,13 +233,14 @@ def _one_hot(ds, k):
     return ds.map(lambda x, y: (x, tf.one_hot(y, k)))
 
 
-def compile_classifier(config: ClassifierTrainConfig, flow, info,
+def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
                        total_steps: int) -> AugmentedClassifier:
-    """The config's classifier wrapped with its augmentation (over the frozen `flow`)
-    and compiled with SGD on the config's schedule; call under the strategy's scope."""
-    if flow is not None:
-        flow.trainable = False
-    aug = registry.build(config.augmentation, config, flow, info.image_shape)
+    """The config's classifier wrapped with its augmentation (over the frozen
+    `latent_models`) and compiled with SGD on the config's schedule; call under the
+    strategy's scope."""
+    for model in latent_models.values():
+        model.trainable = False
+    aug = registry.build(config.augmentation, config, latent_models, info.image_shape)
     classifier = models.build(config.model, info.image_shape, info.num_classes,
                               width=config.model_width)
     model = AugmentedClassifier(classifier, aug, seed=config.seed)
@@ -268,14 +283,14 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     started = time.time()
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
-        flow = load_flow(config)  # before the data: a missing flow fails at once
+        latent_models = load_latent_models(config)  # fails before the data loads
     splits = splits or load_splits(config)
     info = splits.train.info
     k = info.num_classes
     keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(config, len(splits.train))
     with strategy.scope():
-        model = compile_classifier(config, flow, info, steps * config.epochs)
+        model = compile_classifier(config, latent_models, info, steps * config.epochs)
     classifier, aug = model.classifier, model.augmentation
     train_ds, val_ds = fit_datasets(config, splits)
     grid = splits.val if len(splits.val) >= 8 else splits.train

@@ -20,9 +20,10 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import io
+from tfaug.augment import registry
 from tfaug.errors import ConfigError
 from tfaug.training import (ClassifierTrainConfig, compile_classifier, fit_datasets,
-                            load_flow, load_splits, make_strategy, steps_per_epoch,
+                            load_latent_models, load_splits, make_strategy, steps_per_epoch,
                             train_classifier)
 
 field = cfglib.field
@@ -59,7 +60,9 @@ class TuningConfig(ClassifierTrainConfig):
                               f"{', '.join(TUNERS)}.")
         if not latent_part(self.augmentation):
             raise ConfigError(f"Nothing to tune in augmentation {self.augmentation!r}: "
-                              "it must include latent_random or latent_adversarial.")
+                              "it must include a latent one (latent_random, "
+                              "latent_adversarial, vaegan_random or "
+                              "vaegan_adversarial).")
         if self.eps_min <= 0:
             raise ConfigError(f"eps_min must be > 0 (eps is searched on a log scale), "
                               f"got {self.eps_min}.")
@@ -95,7 +98,7 @@ class TuningConfig(ClassifierTrainConfig):
 def latent_part(augmentation: str) -> str:
     """The latent augmentation in a '+' chain ('' if there is none)."""
     parts = [p.strip() for p in augmentation.split("+")]
-    return next((p for p in parts if p.startswith("latent_")), "")
+    return next((p for p in parts if p in registry.LATENT_MODEL), "")
 
 
 def declare(hp: keras_tuner.HyperParameters, config: TuningConfig) -> dict:
@@ -111,7 +114,7 @@ def declare(hp: keras_tuner.HyperParameters, config: TuningConfig) -> dict:
                                                                             values)
 
     values = {"eps": real("eps", config.eps_min, config.eps_max, "log")}
-    if latent_part(config.augmentation) == "latent_adversarial":
+    if latent_part(config.augmentation).endswith("_adversarial"):
         values["alpha"] = values["eps"] * real("alpha_fraction", config.alpha_fraction_min,
                                                config.alpha_fraction_max)
         values["attack_steps"] = choice("attack_steps", list(config.steps_choices))
@@ -127,17 +130,19 @@ def trial_config(config: TuningConfig, hp: keras_tuner.HyperParameters):
 
 class EpsilonHyperModel(keras_tuner.HyperModel):
     """Builds the compiled augmented classifier of one trial over the shared, frozen
-    flow; every trial starts from the same initial weights (seeded by the config)."""
+    latent models; every trial starts from the same initial weights (seeded by the
+    config)."""
 
-    def __init__(self, config: TuningConfig, flow, info, total_steps: int):
+    def __init__(self, config: TuningConfig, latent_models: dict, info,
+                 total_steps: int):
         super().__init__(name="augmented_classifier")
-        self.config, self.flow, self.info = config, flow, info
+        self.config, self.latent_models, self.info = config, latent_models, info
         self.total_steps = total_steps
 
     def build(self, hp):
         keras.utils.set_random_seed(self.config.seed)
-        return compile_classifier(trial_config(self.config, hp), self.flow, self.info,
-                                  self.total_steps)
+        return compile_classifier(trial_config(self.config, hp), self.latent_models,
+                                  self.info, self.total_steps)
 
 
 def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
@@ -228,10 +233,10 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     check_resumable(config, out_dir)
     strategy = make_strategy(config.strategy)
     with strategy.scope():
-        flow = load_flow(config)
+        latent_models = load_latent_models(config)
     splits = load_splits(config)
     steps = steps_per_epoch(config, len(splits.train))
-    hypermodel = EpsilonHyperModel(config, flow, splits.train.info,
+    hypermodel = EpsilonHyperModel(config, latent_models, splits.train.info,
                                    steps * config.epochs)
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")

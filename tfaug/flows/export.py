@@ -3,8 +3,6 @@ report.json (how it was trained) and TensorFlow checkpoint files of the weights.
 
 import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
@@ -22,20 +20,11 @@ class CheckpointError(TfaugError):
 
 def save(glow: Glow, directory: str, report: dict = None) -> None:
     """Writes `glow` to `directory` atomically (replacing what was there)."""
-    parent = os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-export-")
-    try:
+    with io.atomic_directory(directory) as tmp:
         io.write_json(os.path.join(tmp, "glow.json"), cfglib.to_dict(glow.config))
         if report is not None:
             io.write_json(os.path.join(tmp, "report.json"), report)
         glow.checkpoint().write(os.path.join(tmp, "weights"))
-        if os.path.exists(directory):
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def load(directory: str) -> Glow:
@@ -66,7 +55,8 @@ def pretrained(name: str = "fashion_mnist") -> Glow:
     """A Glow shipped with tfaug, ready to use: `pretrained("fashion_mnist")`."""
     directory = os.path.join(PRETRAINED_DIR, name)
     if not os.path.isdir(directory):
-        shipped = sorted(os.listdir(PRETRAINED_DIR)) if os.path.isdir(
+        shipped = sorted(d for d in os.listdir(PRETRAINED_DIR) if os.path.isfile(
+            os.path.join(PRETRAINED_DIR, d, "glow.json"))) if os.path.isdir(
             PRETRAINED_DIR) else []
         raise CheckpointError(f"No pretrained flow {name!r}; shipped: "
                               f"{', '.join(shipped) or 'none'}.")

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfaug.checks import check_images
 from tfaug.errors import ConfigError, DataError
 from tfaug.flows import preprocess
 from tfaug.flows.actnorm import ActNorm
@@ -123,28 +124,7 @@ class Glow(keras.Model):
         return int(np.prod(self.config.image_shape))
 
     def check_images(self, x, what="images"):
-        """Shape, finiteness and [0, 1] range checks with clear errors (DataError when
-        eager; inside a compiled graph the value checks are tf.debugging asserts)."""
-        x = tf.convert_to_tensor(x, tf.float32)
-        if x.shape.rank != 4 or tuple(x.shape[1:]) != tuple(self.config.image_shape):
-            raise DataError(
-                f"{what} must have shape (batch, "
-                f"{', '.join(map(str, self.config.image_shape))}) for this flow, got "
-                f"{tuple(x.shape)}.")
-        finite = f"{what} contain NaN or inf."
-        in_range = f"{what} must be in [0, 1] (divide uint8 images by 255)."
-        if tf.executing_eagerly():
-            if not bool(tf.reduce_all(tf.math.is_finite(x))):
-                raise DataError(finite)
-            if x.shape[0] and not 0.0 <= float(tf.reduce_min(x)) <= float(
-                    tf.reduce_max(x)) <= 1.0:
-                raise DataError(f"{in_range} Got [{float(tf.reduce_min(x)):g}, "
-                                f"{float(tf.reduce_max(x)):g}].")
-            return x
-        tf.debugging.assert_all_finite(x, finite)
-        tf.debugging.assert_greater_equal(tf.reduce_min(x), 0.0, in_range)
-        tf.debugging.assert_less_equal(tf.reduce_max(x), 1.0, in_range)
-        return x
+        return check_images(x, self.config.image_shape, what, "this flow")
 
     # -- encoder / decoder ----------------------------------------------------------
     def encode(self, x, validate: bool = True):

@@ -1,0 +1,266 @@
+"""VAE-GAN (Larsen et al. 2016): the approximate encoder/decoder behind the on-manifold
+perturbations of Stutz et al. (2019), the baseline the flow is measured against.
+
+An encoder gives a Gaussian posterior (mean, log-variance) over a `latent_dim` latent
+with prior N(0, I); a decoder maps latents to images in [0, 1]; a discriminator gives
+a real/fake logit and the features in which reconstructions are compared. Training
+(train_step, under Keras' fit) minimises, with weights from `LossWeights`:
+
+  encoder:       kl * KL + feature * ||D_l(x) - D_l(x~)||^2 + pixel * ||x - x~||^2
+  decoder:       feature * ... + pixel * ... + adversarial * GAN(fool D on x~ and x_p)
+  discriminator: GAN(x real; x~ = dec(enc(x)) and x_p = dec(z ~ prior) fake)
+
+As a LatentModel, encode(x) is the posterior mean (no sampling) and decode(z) the
+decoder: decode(encode(x)) only approximates x, unlike a flow.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from tfaug import config as cfglib
+from tfaug import io
+from tfaug.checks import check_images
+from tfaug.errors import ConfigError, DataError, TfaugError
+
+field = cfglib.field
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained",
+                              "vaegan")
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEGANConfig:
+    image_shape: Tuple[int, ...] = field((28, 28, 1), "Image shape (H, W, C); H and W "
+                                                      "divisible by 4.")
+    latent_dim: int = field(32, "Latent dimensions.")
+    width: int = field(32, "Channels of the first convolution (the second has 2x).")
+    seed: int = field(0, "Seed of the weights and of the training noise.")
+
+    def validate(self):
+        h, w, c = (tuple(self.image_shape) + (0, 0, 0))[:3]
+        if len(self.image_shape) != 3 or h % 4 or w % 4 or min(h, w, c) < 1:
+            raise ConfigError(f"image_shape must be (H, W, C) with H and W divisible by "
+                              f"4, got {tuple(self.image_shape)}.")
+        if self.latent_dim < 1 or self.width < 1:
+            raise ConfigError("latent_dim and width must be >= 1.")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class LossWeights:
+    kl: float = 0.05
+    feature: float = 1.0
+    pixel: float = 1.0
+    adversarial: float = 0.01
+
+
+def _encoder(cfg: VAEGANConfig) -> keras.Model:
+    x = inputs = keras.Input(cfg.image_shape)
+    for channels in (cfg.width, 2 * cfg.width):
+        x = layers.Conv2D(channels, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dense(2 * cfg.latent_dim)(layers.Flatten()(x))
+    return keras.Model(inputs, x, name="encoder")
+
+
+def _decoder(cfg: VAEGANConfig) -> keras.Model:
+    h, w, c = cfg.image_shape
+    z = keras.Input((cfg.latent_dim,))
+    x = layers.Dense(h // 4 * w // 4 * 2 * cfg.width, activation="relu")(z)
+    x = layers.Reshape((h // 4, w // 4, 2 * cfg.width))(x)
+    x = layers.Conv2DTranspose(cfg.width, 4, strides=2, padding="same",
+                               activation="relu")(x)
+    x = layers.Conv2DTranspose(c, 4, strides=2, padding="same",
+                               activation="sigmoid")(x)
+    return keras.Model(z, x, name="decoder")
+
+
+def _discriminator(cfg: VAEGANConfig) -> keras.Model:
+    x = inputs = keras.Input(cfg.image_shape)
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(cfg.width, 4, strides=2, padding="same")(x))
+    features = layers.Conv2D(2 * cfg.width, 4, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(0.2)(features)
+    logit = layers.Dense(1)(layers.Flatten()(x))
+    return keras.Model(inputs, [features, logit], name="discriminator")
+
+
+def _bce(logits, real: bool):
+    labels = tf.ones_like(logits) if real else tf.zeros_like(logits)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
+
+
+class VAEGAN(keras.Model):
+    """Encoder, decoder and discriminator; a LatentModel (encode/decode)."""
+
+    LOSSES = ("kl", "pixel_mse", "feature", "gan_discriminator", "gan_generator")
+
+    def __init__(self, config: VAEGANConfig = VAEGANConfig(), **kwargs):
+        super().__init__(**kwargs)
+        self.config = config.validate()
+        keras.utils.set_random_seed(config.seed)
+        self.encoder = _encoder(config)
+        self.decoder = _decoder(config)
+        self.discriminator = _discriminator(config)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.LOSSES}
+        self.loss_weights_ = LossWeights()
+
+    # -- LatentModel ----------------------------------------------------------------
+    def posterior(self, x):
+        mean, log_var = tf.split(self.encoder(x), 2, axis=-1)
+        return mean, tf.clip_by_value(log_var, -20.0, 10.0)
+
+    def encode(self, x, validate: bool = True):
+        """Images (B, H, W, C) in [0, 1] -> posterior means (B, latent_dim)."""
+        if validate:
+            x = check_images(x, self.config.image_shape, model="this VAE-GAN")
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        """Latents (B, latent_dim) -> images in [0, 1] (approximate inverse)."""
+        z = tf.convert_to_tensor(z, tf.float32)
+        if z.shape.rank != 2 or z.shape[-1] != self.config.latent_dim:
+            raise DataError(f"latents must have shape (batch, {self.config.latent_dim}) "
+                            f"for this VAE-GAN, got {tuple(z.shape)}.")
+        return self.decoder(z)
+
+    def sample(self, n: int, seed=(0, 0)):
+        return self.decoder(tf.random.stateless_normal((n, self.config.latent_dim), seed))
+
+    def call(self, x):
+        return self.decode(self.encode(x, validate=False))
+
+    def build(self, input_shape=None):  # the three functional parts are built
+        self.built = True
+
+    # -- training -------------------------------------------------------------------
+    def compile(self, lr: float = 2e-4, weights: LossWeights = LossWeights(),
+                jit_compile: bool = True):
+        """Three Adam optimizers (encoder, decoder, discriminator; beta_1 0.5)."""
+        self.loss_weights_ = weights
+        self.optimizers = [keras.optimizers.Adam(lr, beta_1=0.5, name=name)
+                           for name in ("encoder_adam", "decoder_adam",
+                                        "discriminator_adam")]
+        parts = (self.encoder, self.decoder, self.discriminator)
+        for opt, part in zip(self.optimizers, parts):
+            opt.build(part.trainable_variables)
+        # Keras' own optimizer slot holds the encoder's (else it adds an unused one).
+        super().compile(optimizer=self.optimizers[0], jit_compile=jit_compile)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def losses_of(self, x, seed):
+        """Every loss term for a batch `x`; the posterior and prior noise come from
+        the stateless `seed`."""
+        w = self.loss_weights_
+        s_post, s_prior = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        mean, log_var = self.posterior(x)
+        z = mean + tf.exp(0.5 * log_var) * tf.random.stateless_normal(tf.shape(mean),
+                                                                      s_post)
+        recon = self.decoder(z)
+        fake = self.decoder(tf.random.stateless_normal(tf.shape(mean), s_prior))
+        f_real, d_real = self.discriminator(x)
+        f_recon, d_recon = self.discriminator(recon)
+        _, d_fake = self.discriminator(fake)
+        pixels = float(np.prod(self.config.image_shape))
+        terms = {
+            "kl": tf.reduce_mean(tf.reduce_sum(
+                0.5 * (tf.square(mean) + tf.exp(log_var) - log_var - 1.0), -1)) / pixels,
+            "pixel_mse": tf.reduce_mean(tf.square(x - recon)),
+            "feature": tf.reduce_mean(tf.square(tf.stop_gradient(f_real) - f_recon)),
+            "gan_discriminator": _bce(d_real, True) + 0.5 * (
+                _bce(d_recon, False) + _bce(d_fake, False)),
+            "gan_generator": 0.5 * (_bce(d_recon, True) + _bce(d_fake, True)),
+        }
+        likeness = w.feature * terms["feature"] + w.pixel * terms["pixel_mse"]
+        losses = (w.kl * terms["kl"] + likeness,
+                  likeness + w.adversarial * terms["gan_generator"],
+                  terms["gan_discriminator"])
+        return terms, losses
+
+    def train_step(self, x):
+        if isinstance(x, tuple):
+            x = x[0]
+        step = self.optimizers[0].iterations
+        seed = tf.cast(tf.stack([tf.constant(self.config.seed, tf.int64),
+                                 tf.cast(step, tf.int64)]), tf.int32)
+        parts = (self.encoder, self.decoder, self.discriminator)
+        with tf.GradientTape(persistent=True) as tape:
+            terms, losses = self.losses_of(x, seed)
+        for opt, part, loss in zip(self.optimizers, parts, losses):
+            variables = part.trainable_variables
+            opt.apply(tape.gradient(loss, variables), variables)
+        del tape
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+
+def reconstruction_error(model, images, batch_size: int = 256) -> dict:
+    """Per-pixel MSE and mean per-image L2 of decode(encode(x)) - x over `images`
+    (float (N, H, W, C) in [0, 1]), in batches."""
+    se, l2, n = 0.0, 0.0, 0
+    for start in range(0, len(images), batch_size):
+        x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
+        diff = model.decode(model.encode(x)) - x
+        per_image = tf.reduce_sum(tf.square(diff), axis=[1, 2, 3])
+        se += float(tf.reduce_sum(per_image))
+        l2 += float(tf.reduce_sum(tf.sqrt(per_image)))
+        n += int(x.shape[0])
+    return {"mse_per_pixel": se / (n * np.prod(images.shape[1:])), "l2_per_image": l2 / n,
+            "images": n}
+
+
+class CheckpointError(TfaugError):
+    """A saved VAE-GAN is missing, incomplete or corrupt."""
+
+
+def save(model: VAEGAN, directory: str, report: dict = None) -> None:
+    """Writes `model` (config and weights, and `report`) to `directory` atomically."""
+    with io.atomic_directory(directory) as tmp:
+        io.write_json(os.path.join(tmp, "vaegan.json"), cfglib.to_dict(model.config))
+        if report is not None:
+            io.write_json(os.path.join(tmp, "report.json"), report)
+        for part in ("encoder", "decoder", "discriminator"):
+            getattr(model, part).save_weights(os.path.join(tmp, f"{part}.weights.h5"))
+
+
+def load(directory: str) -> VAEGAN:
+    """The VAE-GAN saved in `directory`."""
+    path = os.path.join(directory, "vaegan.json")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"No saved VAE-GAN in {directory}: vaegan.json is "
+                              "missing. Train one with bin/train_vaegan.py "
+                              "--export_dir=...")
+    try:
+        with open(path) as f:
+            values = json.load(f)
+        values["image_shape"] = tuple(values["image_shape"])
+        model = VAEGAN(cfglib.from_dict(VAEGANConfig, values, source=path))
+        for part in ("encoder", "decoder", "discriminator"):
+            getattr(model, part).load_weights(os.path.join(directory,
+                                                           f"{part}.weights.h5"))
+    except (ValueError, KeyError, OSError) as e:
+        raise CheckpointError(f"The VAE-GAN in {directory} cannot be loaded "
+                              f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
+                              "Its files are corrupt or incomplete: export it again.") \
+            from None
+    return model
+
+
+def pretrained(name: str = "fashion_mnist") -> VAEGAN:
+    """A VAE-GAN shipped with tfaug: `pretrained("fashion_mnist")`."""
+    directory = os.path.join(PRETRAINED_DIR, name)
+    if not os.path.isdir(directory):
+        shipped = sorted(os.listdir(PRETRAINED_DIR)) if os.path.isdir(
+            PRETRAINED_DIR) else []
+        raise CheckpointError(f"No pretrained VAE-GAN {name!r}; shipped: "
+                              f"{', '.join(shipped) or 'none'}.")
+    return load(directory)

@@ -1,0 +1,118 @@
+"""Training a VAE-GAN without labels under Keras' fit: BackupAndRestore resumes an
+interrupted run at its last epoch with its optimizer states, TensorBoard gets the
+losses and, every `image_every` epochs, reconstructions and samples; the report gives
+the reconstruction error on the whole test split."""
+
+import dataclasses
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from tfaug import config as cfglib
+from tfaug import data, io
+from tfaug.errors import ConfigError
+from tfaug.models.vaegan import (VAEGAN, LossWeights, VAEGANConfig,
+                                 reconstruction_error, save)
+from tfaug.summaries import image_grid
+
+field = cfglib.field
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEGANTrainConfig(cfglib.DataSource):
+    latent_dim: int = field(32, "Latent dimensions.")
+    width: int = field(32, "Channels of the first convolution.")
+    kl_weight: float = field(0.05, "Weight of the KL term (per pixel) in the encoder "
+                                   "loss.")
+    feature_weight: float = field(1.0, "Weight of the reconstruction error in the "
+                                       "discriminator's features (Larsen et al.).")
+    pixel_weight: float = field(1.0, "Weight of the pixel-space reconstruction error.")
+    adversarial_weight: float = field(0.01, "Weight of the GAN term in the decoder "
+                                            "loss.")
+    lr: float = field(2e-4, "Adam learning rate of all three networks (beta_1 0.5).")
+    batch_size: int = field(64, "Batch size.")
+    epochs: int = field(10, "Epochs (of steps_per_epoch steps).")
+    steps_per_epoch: int = field(500, "Steps per epoch.")
+    image_every: int = field(1, "Epochs between reconstruction and sample grids.")
+    jit: bool = field(True, "XLA-compile the training step.")
+    seed: int = field(0, "Seed of the weights, data order and noise.")
+
+    def validate(self):
+        data.spec(self.dataset)
+        for name in ("latent_dim", "width", "batch_size", "epochs", "steps_per_epoch",
+                     "image_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1.")
+        if self.lr <= 0 or min(self.kl_weight, self.feature_weight, self.pixel_weight,
+                               self.adversarial_weight) < 0:
+            raise ConfigError("lr must be > 0 and the loss weights >= 0.")
+        return self
+
+    def model_config(self, image_shape) -> VAEGANConfig:
+        return VAEGANConfig(tuple(image_shape), self.latent_dim, self.width,
+                            self.seed).validate()
+
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(self.kl_weight, self.feature_weight, self.pixel_weight,
+                           self.adversarial_weight)
+
+
+class ReconstructionImages(keras.callbacks.Callback):
+    """TensorBoard grids: test images over their reconstructions, and samples."""
+
+    def __init__(self, log_dir, images, every, seed):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "images"))
+        self.images, self.every, self.seed = images, every, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        model = self.model
+        recon = model.decode(model.encode(self.images, validate=False))
+        with self.writer.as_default(step=epoch + 1):
+            tf.summary.image("reconstruction (top: test images, bottom: decode(encode))",
+                             image_grid(tf.concat([self.images, recon], 0), 2)[None])
+            tf.summary.image("samples", image_grid(
+                model.sample(len(self.images), seed=(self.seed, 1)), 2)[None])
+        self.writer.flush()
+
+
+def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
+                 export_dir: str = None, verbose: int = 2, callbacks=()) -> dict:
+    """Trains (or resumes) in out_dir; writes report.json and, with `export_dir`, the
+    trained model; returns the report. `callbacks`: extra Keras callbacks."""
+    config.validate()
+    started = time.time()
+    train = config.load("train") if train is None else train
+    test = config.load("test") if test is None else test
+    model = VAEGAN(config.model_config(train.info.image_shape))
+    model.compile(config.lr, config.loss_weights(), jit_compile=config.jit)
+    model.build((None, *train.info.image_shape))
+    images = data.train_pipeline(train, config.batch_size, seed=config.seed,
+                                 drop_remainder=True, repeat=True).map(lambda x, y: x)
+    log_dir = os.path.join(out_dir, "tensorboard")
+    grid = data.to_unit_float(test.images[:8])
+    history = model.fit(images, epochs=config.epochs, shuffle=False,
+                        steps_per_epoch=config.steps_per_epoch, verbose=verbose,
+                        callbacks=[keras.callbacks.BackupAndRestore(
+                            os.path.join(out_dir, "backup"), double_checkpoint=True),
+                            keras.callbacks.TensorBoard(log_dir),
+                            ReconstructionImages(log_dir, grid, config.image_every,
+                                                 config.seed), *callbacks])
+    error = reconstruction_error(model, data.to_unit_float(test.images))
+    report = {
+        "config": cfglib.to_dict(config), "versions": io.versions(),
+        "test_reconstruction": error,
+        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+        "steps": int(model.optimizers[0].iterations.numpy()),
+        "epochs_this_run": len(history.epoch), "wall_time_s": time.time() - started,
+        "parameters": {part: getattr(model, part).count_params()
+                       for part in ("encoder", "decoder", "discriminator")},
+    }
+    io.write_json(os.path.join(out_dir, "report.json"), report)
+    if export_dir:
+        save(model, export_dir, report)
+    return report
