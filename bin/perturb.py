@@ -1,8 +1,10 @@
-"""Shows what latent perturbations do: writes a PNG grid (top row: test images; then
-one row per eps of random, and with --classifier_weights of adversarial, latent
-perturbations) and prints on-manifold measures for each eps.
+"""Shows what latent perturbations do: writes a PNG grid (top row: test images; then,
+for each latent model, its reconstructions and one row per eps of random, and with
+--classifier_weights of adversarial, latent perturbations) and prints each model's
+reconstruction error on the test split and on-manifold measures for each eps.
 
   python bin/perturb.py --eps=0.5,1,2,4 --out=runs/perturb.png
+  python bin/perturb.py --latent_models=flow,vaegan      # flow and VAE-GAN side by side
   python bin/perturb.py --classifier_weights=runs/classifier/classifier.weights.h5
 """
 
@@ -15,6 +17,11 @@ flags.DEFINE_string("dataset", "fashion_mnist", "Dataset whose test images to pe
 flags.DEFINE_string("data_dir", None, "Directory of IDX files (MNIST-format sets).")
 flags.DEFINE_string("flow", None, "Exported flow directory (default: the shipped flow "
                                   "of the dataset).")
+flags.DEFINE_string("vaegan", None, "Exported VAE-GAN directory (default: the shipped "
+                                    "VAE-GAN of the dataset).")
+flags.DEFINE_list("latent_models", ["flow"], "Latent models to compare: flow, vaegan.")
+flags.DEFINE_integer("reconstruction_images", 10000, "Test images (at most the split) "
+                                                     "for the reconstruction error.")
 flags.DEFINE_list("eps", ["0.5", "1", "2", "4"], "Latent radii to show.")
 flags.DEFINE_enum("norm", "l2", ["l2", "linf"], "Norm of the latent ball.")
 flags.DEFINE_integer("num_images", 10, "Test images in the grid.")
@@ -35,14 +42,23 @@ def main(argv):
 
     from tfaug import augment, data, flows, models
     from tfaug.errors import ConfigError
-    from tfaug.measures import perturbation_measures
+    from tfaug.measures import perturbation_measures, reconstruction_error
+    from tfaug.models import vaegan
     from tfaug.summaries import image_grid, write_png
 
     try:
         eps_list = [float(e) for e in FLAGS.eps]
     except ValueError:
         raise ConfigError(f"--eps must be numbers, got {FLAGS.eps}.") from None
+    unknown = set(FLAGS.latent_models) - {"flow", "vaegan"}
+    if unknown or not FLAGS.latent_models:
+        raise ConfigError(f"--latent_models takes flow and/or vaegan, got "
+                          f"{FLAGS.latent_models}.")
     flow = flows.load(FLAGS.flow) if FLAGS.flow else flows.pretrained(FLAGS.dataset)
+    latent = {"flow": flow}
+    if "vaegan" in FLAGS.latent_models:
+        latent["vaegan"] = vaegan.load(FLAGS.vaegan) if FLAGS.vaegan else \
+            vaegan.pretrained(FLAGS.dataset)
     test = data.load(FLAGS.dataset, "test", data_dir=FLAGS.data_dir)
     n = max(FLAGS.num_images, FLAGS.measure_images)
     images = data.to_unit_float(test.images[:n])
@@ -52,26 +68,38 @@ def main(argv):
                                   test.info.num_classes, width=FLAGS.model_width)
         classifier.load_weights(FLAGS.classifier_weights)
     labels = tf.one_hot(test.labels[:n], test.info.num_classes)
-    rows = [images[:FLAGS.num_images]]
-    print(f"{'perturbation':<24}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"
+    rows, names = [images[:FLAGS.num_images]], ["test images"]
+    recon_images = data.to_unit_float(test.images[:FLAGS.reconstruction_images])
+    for name in FLAGS.latent_models:
+        model = latent[name]
+        error = reconstruction_error(model, recon_images)
+        print(f"{name}: reconstruction error decode(encode(x)) - x on "
+              f"{error['images']} test images: {error['mse_per_pixel']:.3g} MSE per "
+              f"pixel, {error['l2_per_image']:.3g} L2 per image")
+        rows.append(model.decode(model.encode(images[:FLAGS.num_images])))
+        names.append(f"{name} reconstruction")
+    print(f"{'perturbation':<32}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"
           f"{'bpd pert.':>11}{'flip rate':>11}")
-    kinds = [("random", lambda e: augment.LatentRandom(flow, e, FLAGS.norm))]
-    if classifier is not None:
-        kinds.append(("adversarial", lambda e: augment.LatentAdversarial(
-            flow, e, FLAGS.alpha_fraction * e, FLAGS.attack_steps, FLAGS.norm)))
-    for kind, make in kinds:
-        for eps in eps_list:
-            out, _ = make(eps)(images, labels, classifier, training=True,
-                               seed=tf.constant([FLAGS.seed, 0]))
-            rows.append(out[:FLAGS.num_images])
-            m = perturbation_measures(flow, images, out, classifier)
-            print(f"{kind + ' eps=' + format(eps, 'g'):<24}{m['image_l2']:>10.3f}"
-                  f"{m['image_linf']:>12.3f}{m['bpd_clean']:>11.3f}"
-                  f"{m['bpd_perturbed']:>11.3f}"
-                  f"{m.get('flip_rate', float('nan')):>11.3f}")
+    for name in FLAGS.latent_models:
+        model = latent[name]
+        kinds = [("random", lambda e: augment.LatentRandom(model, e, FLAGS.norm))]
+        if classifier is not None:
+            kinds.append(("adversarial", lambda e: augment.LatentAdversarial(
+                model, e, FLAGS.alpha_fraction * e, FLAGS.attack_steps, FLAGS.norm)))
+        for kind, make in kinds:
+            for eps in eps_list:
+                out, _ = make(eps)(images, labels, classifier, training=True,
+                                   seed=tf.constant([FLAGS.seed, 0]))
+                rows.append(out[:FLAGS.num_images])
+                names.append(f"{name} {kind} eps={eps:g}")
+                m = perturbation_measures(flow, images, out, classifier)
+                print(f"{names[-1]:<32}{m['image_l2']:>10.3f}"
+                      f"{m['image_linf']:>12.3f}{m['bpd_clean']:>11.3f}"
+                      f"{m['bpd_perturbed']:>11.3f}"
+                      f"{m.get('flip_rate', float('nan')):>11.3f}")
     write_png(FLAGS.out, image_grid(tf.concat(rows, 0), len(rows)))
-    print(f"grid ({len(rows)} rows: clean, then {', '.join(k for k, _ in kinds)} for "
-          f"eps {', '.join(FLAGS.eps)}): {FLAGS.out}")
+    print(f"grid of {len(rows)} rows ({'; '.join(names)}); bits/dim under the flow: "
+          f"{FLAGS.out}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,43 @@
+import re
+
 import tensorflow as tf
 
 from conftest import make_mnist_dir, run_script, save_tiny_flow
 
 
-def test_grid_and_measures(tmp_path):
+def _run(tmp_path, *extra):
     data_dir = make_mnist_dir(tmp_path / "data", n_train=10, n_test=20)
     flow_dir = save_tiny_flow(tmp_path / "flow")
     out = tmp_path / "grid.png"
     result = run_script("perturb.py", "--dataset=mnist", f"--data_dir={data_dir}",
                         f"--flow={flow_dir}", "--eps=0,2", "--num_images=4",
-                        "--measure_images=8", f"--out={out}")
+                        "--measure_images=8", f"--out={out}", *extra)
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = {l.split()[1]: l.split() for l in result.stdout.splitlines()
-             if l.startswith("random")}
-    assert float(lines["eps=0"][2]) < 1e-3          # eps 0: the images come back
-    assert float(lines["eps=2"][2]) > 0.01
-    grid = tf.io.decode_png(out.read_bytes())
-    assert grid.shape == (3 * 28, 4 * 28, 1)       # clean + one row per eps
+    rows = {" ".join(l.split()[:3]): [float(v) for v in l.split()[3:]]
+            for l in result.stdout.splitlines() if re.match(r"\w+ random eps=", l)}
+    errors = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"^(\w+): reconstruction error .* on 20 test images: ([\d.e+-]+) MSE",
+        result.stdout, re.M)}
+    return rows, errors, tf.io.decode_png(out.read_bytes())
+
+
+def test_grid_and_measures(tmp_path):
+    rows, errors, grid = _run(tmp_path)
+    assert rows["flow random eps=0"][0] < 1e-3     # eps 0: the images come back
+    assert rows["flow random eps=2"][0] > 0.01
+    assert errors["flow"] < 1e-8                   # the flow is exact
+    assert grid.shape == (4 * 28, 4 * 28, 1)       # clean, reconstruction, one per eps
+
+
+def test_flow_and_vaegan_side_by_side(tmp_path):
+    from tfaug.models import vaegan
+    vaegan.save(vaegan.VAEGAN(vaegan.VAEGANConfig(latent_dim=3, width=4)),
+                str(tmp_path / "vaegan"))
+    rows, errors, grid = _run(tmp_path, "--latent_models=flow,vaegan",
+                              f"--vaegan={tmp_path / 'vaegan'}")
+    assert errors["flow"] < 1e-8 < 1e-3 < errors["vaegan"]  # approximate, untrained
+    assert set(rows) == {"flow random eps=0", "flow random eps=2",
+                         "vaegan random eps=0", "vaegan random eps=2"}
+    # eps 0 gives the VAE-GAN's reconstructions: far from the images, unlike the flow's
+    assert rows["vaegan random eps=0"][0] > 100 * rows["flow random eps=0"][0]
+    assert grid.shape == (7 * 28, 4 * 28, 1)

@@ -1,6 +1,7 @@
 """The low-data study: end to end on generated data, resumable, reports from CSV."""
 
 import csv
+import json
 import os
 import re
 
@@ -70,6 +71,25 @@ def test_corrupt_result_is_reported_and_run_again(tmp_path):
     assert any("corrupt result" in m and path in m for m in messages)
     assert os.path.exists(path + ".corrupt") and len(rows) == 1
     assert not any("skipped" in m for m in messages)
+
+
+def test_vaegan_methods_run_beside_the_flows_with_the_same_protocol(tmp_path):
+    from tfaug.models import vaegan
+    vaegan_dir = str(tmp_path / "vaegan")
+    vaegan.save(vaegan.VAEGAN(vaegan.VAEGANConfig(latent_dim=3, width=4)), vaegan_dir)
+    config, out = _config(tmp_path, budgets=(2,), vaegan=vaegan_dir, methods=(
+        "latent_adversarial", "vaegan_adversarial")), str(tmp_path / "study")
+    rows = study.run_study(config, out, log=lambda _: None)
+    assert [r["method"] for r in rows] == ["latent_adversarial", "vaegan_adversarial"]
+    reports = {m: json.load(open(os.path.join(study.run_dir(out, 2, m, 0),
+                                              "report.json"))) for m in config.methods}
+    assert "LatentAdversarial" in reports["vaegan_adversarial"]["augmentation"]
+    same = {k: v for k, v in reports["latent_adversarial"]["config"].items()
+            if k != "augmentation"}
+    assert same == {k: v for k, v in reports["vaegan_adversarial"]["config"].items()
+                    if k != "augmentation"}
+    with open(os.path.join(out, "report.md")) as f:
+        assert "| vaegan_adversarial |" in f.read()
 
 
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):

@@ -2,7 +2,6 @@
 clear errors, and the latent perturbations running unchanged on it and on the flow."""
 
 import json
-import os
 
 import keras
 import numpy as np

@@ -1,5 +1,6 @@
 """On-manifold measures of perturbed images: how far they moved in image space, how
-likely the flow finds them, and how often they change a classifier's decision."""
+likely the flow finds them, and how often they change a classifier's decision; and
+how exactly a latent model reconstructs images."""
 
 import numpy as np
 import tensorflow as tf
@@ -22,3 +23,18 @@ def perturbation_measures(flow, clean, perturbed, classifier=None) -> dict:
         after = np.argmax(classifier(perturbed, training=False), -1)
         out["flip_rate"] = float(np.mean(before != after))
     return out
+
+
+def reconstruction_error(model, images, batch_size: int = 256) -> dict:
+    """Per-pixel MSE and mean per-image L2 of decode(encode(x)) - x over `images`
+    (float (N, H, W, C) in [0, 1]), in batches."""
+    se, l2, n = 0.0, 0.0, 0
+    for start in range(0, len(images), batch_size):
+        x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
+        diff = model.decode(model.encode(x)) - x
+        per_image = tf.reduce_sum(tf.square(diff), axis=[1, 2, 3])
+        se += float(tf.reduce_sum(per_image))
+        l2 += float(tf.reduce_sum(tf.sqrt(per_image)))
+        n += int(x.shape[0])
+    return {"mse_per_pixel": se / (n * float(np.prod(images.shape[1:]))),
+            "l2_per_image": l2 / n, "images": n}

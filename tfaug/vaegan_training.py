@@ -13,8 +13,8 @@ import tensorflow as tf
 from tfaug import config as cfglib
 from tfaug import data, io
 from tfaug.errors import ConfigError
-from tfaug.models.vaegan import (VAEGAN, LossWeights, VAEGANConfig,
-                                 reconstruction_error, save)
+from tfaug.measures import reconstruction_error
+from tfaug.models.vaegan import VAEGAN, LossWeights, VAEGANConfig, save
 from tfaug.summaries import image_grid
 
 field = cfglib.field

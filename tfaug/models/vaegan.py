@@ -203,21 +203,6 @@ class VAEGAN(keras.Model):
         return {name: t.result() for name, t in self.trackers.items()}
 
 
-def reconstruction_error(model, images, batch_size: int = 256) -> dict:
-    """Per-pixel MSE and mean per-image L2 of decode(encode(x)) - x over `images`
-    (float (N, H, W, C) in [0, 1]), in batches."""
-    se, l2, n = 0.0, 0.0, 0
-    for start in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
-        diff = model.decode(model.encode(x)) - x
-        per_image = tf.reduce_sum(tf.square(diff), axis=[1, 2, 3])
-        se += float(tf.reduce_sum(per_image))
-        l2 += float(tf.reduce_sum(tf.sqrt(per_image)))
-        n += int(x.shape[0])
-    return {"mse_per_pixel": se / (n * np.prod(images.shape[1:])), "l2_per_image": l2 / n,
-            "images": n}
-
-
 class CheckpointError(TfaugError):
     """A saved VAE-GAN is missing, incomplete or corrupt."""
 

@@ -146,15 +146,16 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[
     config = ensure_flow(config, out_dir, full, test, log)
     strategy = make_strategy(config.strategy)
     grid, rows, timings = config.grid(), [], []
+    done = {key: finished_row(run_dir(out_dir, *key), *key, log) for key in grid}
+    pending = sum(result is None for result in done.values())
     log(f"study: {len(config.budgets)} budgets x {len(config.methods)} methods x "
-        f"{config.seeds} seeds = {len(grid)} runs in {out_dir}")
+        f"{config.seeds} seeds = {len(grid)} runs in {out_dir}, {pending} to run")
     for i, (budget, method, seed) in enumerate(grid, 1):
-        directory = run_dir(out_dir, budget, method, seed)
-        result = finished_row(directory, budget, method, seed, log)
+        result = done[budget, method, seed]
         if result is None:
             run_config = config.run_config(budget, method, seed)
             started = time.time()
-            report = train_classifier(run_config, directory,
+            report = train_classifier(run_config, run_dir(out_dir, budget, method, seed),
                                       load_splits(run_config, full, test),
                                       strategy, verbose=0)
             timings.append(time.time() - started)
@@ -164,7 +165,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[
             status = f"test {result['test_accuracy']:.4f} (done before, skipped)"
         rows.append(result)
         write_outputs(out_dir, rows, config)
-        eta = np.mean(timings) * (len(grid) - i) if timings else 0.0
+        eta = np.mean(timings) * (pending - len(timings)) if timings else 0.0
         log(f"[{i}/{len(grid)}] {progress_bar(i, len(grid))} lpc={budget} {method} "
             f"seed={seed}: {status}; ETA {eta / 60:.1f} min")
     return rows
