@@ -30,7 +30,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["tfaug", "tfaug.*"]),
     include_package_data=True,
-    package_data={"tfaug": ["pretrained/*/*"]},
+    package_data={"tfaug": ["pretrained/*/*", "pretrained/*/*/*"]},
     install_requires=STACK,
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.21.0"],

@@ -42,6 +42,7 @@ def main(argv):
 
     from tfaug import augment, data, flows, models
     from tfaug.errors import ConfigError
+    from tfaug.augment.latent import for_labels
     from tfaug.measures import perturbation_measures, reconstruction_error
     from tfaug.models import vaegan
     from tfaug.summaries import image_grid, write_png
@@ -72,11 +73,13 @@ def main(argv):
     recon_images = data.to_unit_float(test.images[:FLAGS.reconstruction_images])
     for name in FLAGS.latent_models:
         model = latent[name]
-        error = reconstruction_error(model, recon_images)
+        error = reconstruction_error(model, recon_images,
+                                     test.labels[:FLAGS.reconstruction_images])
         print(f"{name}: reconstruction error decode(encode(x)) - x on "
               f"{error['images']} test images: {error['mse_per_pixel']:.3g} MSE per "
               f"pixel, {error['l2_per_image']:.3g} L2 per image")
-        rows.append(model.decode(model.encode(images[:FLAGS.num_images])))
+        bound = for_labels(model, labels[:FLAGS.num_images])  # class-specific ones
+        rows.append(bound.decode(bound.encode(images[:FLAGS.num_images])))
         names.append(f"{name} reconstruction")
     print(f"{'perturbation':<32}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"
           f"{'bpd pert.':>11}{'flip rate':>11}")

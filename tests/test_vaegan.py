@@ -2,6 +2,7 @@
 clear errors, and the latent perturbations running unchanged on it and on the flow."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -12,6 +13,7 @@ from conftest import make_mnist_dir
 from tfaug import config as cfglib
 from tfaug import flows
 from tfaug.augment import LatentAdversarial, LatentRandom, norms
+from tfaug.augment.latent import for_labels
 from tfaug.errors import DataError
 from tfaug.models import vaegan
 from tfaug.vaegan_training import VAEGANTrainConfig, train_vaegan
@@ -105,14 +107,48 @@ def test_interrupted_training_resumes_at_its_epoch_and_step(tmp_path):
     assert vaegan.load(str(tmp_path / "export")).config.latent_dim == 3
 
 
+def test_class_specific_models_encode_and_decode_each_image_with_its_class():
+    model = vaegan.ClassSpecificVAEGAN(TINY, num_classes=3)
+    x, classes = _images(4), np.array([2, 0, 1, 2])
+    z = model.encode(x, classes=classes)
+    for i, k in enumerate(classes):
+        np.testing.assert_allclose(z[i], model.per_class[k].encode(x[i:i + 1])[0],
+                                   atol=1e-6)
+    assert np.abs(model.per_class[0].encode(x) - model.per_class[1].encode(x)).max() > 1e-3
+    x_back = model.for_classes(classes).decode(z)
+    for i, k in enumerate(classes):
+        np.testing.assert_allclose(x_back[i], model.per_class[k].decode(z[i:i + 1])[0],
+                                   atol=1e-6)
+    with pytest.raises(DataError, match="class-specific VAE-GAN .* pass classes"):
+        model.encode(x)
+
+
+def test_class_specific_training_from_data_to_export(tmp_path):
+    values = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=40, n_test=20),
+                  latent_dim=3, width=4, batch_size=4, epochs=1, steps_per_epoch=2,
+                  jit=False, class_specific=True)
+    config = cfglib.from_dict(VAEGANTrainConfig, values)
+    report = train_vaegan(config, str(tmp_path / "run"), verbose=0,
+                          export_dir=str(tmp_path / "export"))
+    assert report["steps"] == [2] * 10
+    assert report["test_reconstruction"]["images"] == 20
+    model = vaegan.load(str(tmp_path / "export"))
+    assert isinstance(model, vaegan.ClassSpecificVAEGAN) and model.num_classes == 10
+    assert sorted(os.listdir(tmp_path / "run")) == sorted(
+        [f"class{k}" for k in range(10)] + ["report.json"])
+
+
 def _tiny_glow():
     glow = flows.Glow(flows.GlowConfig((28, 28, 1), levels=2, steps=1, width=4))
     glow.initialize(_images(8))
     return glow
 
 
-@pytest.mark.parametrize("make_model", [_tiny_glow, lambda: vaegan.VAEGAN(TINY)],
-                         ids=["glow", "vaegan"])
+@pytest.mark.parametrize("make_model", [
+    _tiny_glow, lambda: vaegan.VAEGAN(TINY),
+    lambda: vaegan.ClassSpecificVAEGAN(TINY, num_classes=3)],
+    ids=["glow", "vaegan", "class_specific_vaegan"])
 @pytest.mark.parametrize("kind", ["random", "adversarial"])
 def test_latent_perturbations_run_unchanged_on_both_latent_models(make_model, kind):
     model = make_model()
@@ -125,9 +161,11 @@ def test_latent_perturbations_run_unchanged_on_both_latent_models(make_model, ki
     out, labels = aug(x, y, classifier, training=True, seed=tf.constant([1, 2]))
     assert out.shape == x.shape and labels is y
     assert 0.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 1.0
+    model = for_labels(model, y)  # binds a class-specific model to the labels
     z = model.encode(x)
     dz = aug.delta(z, tf.constant([1, 2])) if kind == "random" else aug.delta(
-        z, classifier, tf.one_hot(tf.argmax(classifier(x), -1), 3), tf.constant([1, 2]))
+        z, classifier, tf.one_hot(tf.argmax(classifier(x), -1), 3), tf.constant([1, 2]),
+        model)
     assert dz.shape == z.shape
     assert float(tf.reduce_max(norms.l2_norm(dz))) <= eps * (1 + 1e-5)
     assert float(tf.reduce_max(tf.abs(out - model.decode(z)))) > 1e-4

@@ -25,13 +25,16 @@ def perturbation_measures(flow, clean, perturbed, classifier=None) -> dict:
     return out
 
 
-def reconstruction_error(model, images, batch_size: int = 256) -> dict:
+def reconstruction_error(model, images, labels=None, batch_size: int = 256) -> dict:
     """Per-pixel MSE and mean per-image L2 of decode(encode(x)) - x over `images`
-    (float (N, H, W, C) in [0, 1]), in batches."""
+    (float (N, H, W, C) in [0, 1]), in batches; class-specific models (with
+    `for_classes`) need the integer `labels`."""
     se, l2, n = 0.0, 0.0, 0
     for start in range(0, len(images), batch_size):
         x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
-        diff = model.decode(model.encode(x)) - x
+        bound = model.for_classes(labels[start:start + batch_size]) if hasattr(
+            model, "for_classes") else model
+        diff = bound.decode(bound.encode(x)) - x
         per_image = tf.reduce_sum(tf.square(diff), axis=[1, 2, 3])
         se += float(tf.reduce_sum(per_image))
         l2 += float(tf.reduce_sum(tf.sqrt(per_image)))

@@ -8,13 +8,15 @@ import os
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import data, io
 from tfaug.errors import ConfigError
 from tfaug.measures import reconstruction_error
-from tfaug.models.vaegan import VAEGAN, LossWeights, VAEGANConfig, save
+from tfaug.models.vaegan import (VAEGAN, ClassSpecificVAEGAN, LossWeights,
+                                 VAEGANConfig, save)
 from tfaug.summaries import image_grid
 
 field = cfglib.field
@@ -36,6 +38,8 @@ class VAEGANTrainConfig(cfglib.DataSource):
     epochs: int = field(10, "Epochs (of steps_per_epoch steps).")
     steps_per_epoch: int = field(500, "Steps per epoch.")
     image_every: int = field(1, "Epochs between reconstruction and sample grids.")
+    class_specific: bool = field(False, "Train one VAE-GAN per class on that class's "
+                                        "images (Stutz et al.) instead of one for all.")
     jit: bool = field(True, "XLA-compile the training step.")
     seed: int = field(0, "Seed of the weights, data order and noise.")
 
@@ -80,36 +84,67 @@ class ReconstructionImages(keras.callbacks.Callback):
         self.writer.flush()
 
 
-def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
-                 export_dir: str = None, verbose: int = 2, callbacks=()) -> dict:
-    """Trains (or resumes) in out_dir; writes report.json and, with `export_dir`, the
-    trained model; returns the report. `callbacks`: extra Keras callbacks."""
-    config.validate()
-    started = time.time()
-    train = config.load("train") if train is None else train
-    test = config.load("test") if test is None else test
-    model = VAEGAN(config.model_config(train.info.image_shape))
+def fit_one(model: VAEGAN, config: VAEGANTrainConfig, out_dir: str, train, grid,
+            verbose: int, callbacks=()):
+    """Fits (or resumes) one VAE-GAN on `train` in out_dir; returns the History."""
     model.compile(config.lr, config.loss_weights(), jit_compile=config.jit)
     model.build((None, *train.info.image_shape))
     images = data.train_pipeline(train, config.batch_size, seed=config.seed,
                                  drop_remainder=True, repeat=True).map(lambda x, y: x)
     log_dir = os.path.join(out_dir, "tensorboard")
-    grid = data.to_unit_float(test.images[:8])
-    history = model.fit(images, epochs=config.epochs, shuffle=False,
-                        steps_per_epoch=config.steps_per_epoch, verbose=verbose,
-                        callbacks=[keras.callbacks.BackupAndRestore(
-                            os.path.join(out_dir, "backup"), double_checkpoint=True),
-                            keras.callbacks.TensorBoard(log_dir),
-                            ReconstructionImages(log_dir, grid, config.image_every,
-                                                 config.seed), *callbacks])
-    error = reconstruction_error(model, data.to_unit_float(test.images))
+    return model.fit(images, epochs=config.epochs, shuffle=False,
+                     steps_per_epoch=config.steps_per_epoch, verbose=verbose,
+                     callbacks=[keras.callbacks.BackupAndRestore(
+                         os.path.join(out_dir, "backup"), double_checkpoint=True),
+                         keras.callbacks.TensorBoard(log_dir),
+                         ReconstructionImages(log_dir, grid, config.image_every,
+                                              config.seed), *callbacks])
+
+
+def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
+                 export_dir: str = None, verbose: int = 2, callbacks=()) -> dict:
+    """Trains (or resumes) in out_dir (class-specific: one model per class, in
+    out_dir/class<k>); writes report.json and, with `export_dir`, the trained model;
+    returns the report. `callbacks`: extra Keras callbacks."""
+    config.validate()
+    started = time.time()
+    train = config.load("train") if train is None else train
+    test = config.load("test") if test is None else test
+    model_config = config.model_config(train.info.image_shape)
+    test_x = data.to_unit_float(test.images)
+    if config.class_specific:
+        empty = [k for k in range(train.info.num_classes) if not np.any(train.labels == k)]
+        if empty:
+            raise ConfigError(f"class_specific needs training images of every class; "
+                              f"classes {empty} have none.")
+        model = ClassSpecificVAEGAN(model_config, train.info.num_classes)
+        parts = [(m, os.path.join(out_dir, f"class{k}"),
+                  train.take(np.flatnonzero(train.labels == k)),
+                  tf.gather(test_x, np.flatnonzero(test.labels == k)[:8])
+                  if np.any(test.labels == k) else test_x[:8])
+                 for k, m in enumerate(model.per_class)]
+    else:
+        model = VAEGAN(model_config)
+        parts = [(model, out_dir, train, test_x[:8])]
+    histories = []
+    for k, (vaegan, directory, subset, grid) in enumerate(parts):
+        if len(parts) > 1 and verbose:
+            print(f"class {k}: {len(subset)} training images -> {directory}")
+        histories.append(fit_one(vaegan, config, directory, subset, grid, verbose,
+                                 callbacks))
+    error = reconstruction_error(model, test_x, test.labels)
+    steps = [int(m.optimizers[0].iterations.numpy()) for m, *_ in parts]
     report = {
         "config": cfglib.to_dict(config), "versions": io.versions(),
         "test_reconstruction": error,
-        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
-        "steps": int(model.optimizers[0].iterations.numpy()),
-        "epochs_this_run": len(history.epoch), "wall_time_s": time.time() - started,
-        "parameters": {part: getattr(model, part).count_params()
+        "final_losses": {k: float(np.mean([h.history[k][-1] for h in histories
+                                           if h.history.get(k)]))
+                         for k in VAEGAN.LOSSES if any(h.history.get(k)
+                                                       for h in histories)},
+        "steps": steps[0] if len(steps) == 1 else steps,
+        "epochs_this_run": max(len(h.epoch) for h in histories),
+        "wall_time_s": time.time() - started,
+        "parameters": {part: sum(getattr(m, part).count_params() for m, *_ in parts)
                        for part in ("encoder", "decoder", "discriminator")},
     }
     io.write_json(os.path.join(out_dir, "report.json"), report)

@@ -11,6 +11,13 @@ from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
 from tfaug.augment.base import PartialAugmentation, check_positive, finite_or_clean
 
 
+def for_labels(model, labels):
+    """The LatentModel for a batch: a class-specific one (with `for_classes`) is bound
+    to the batch's classes, the argmax of its (one-hot or soft) labels."""
+    bind = getattr(model, "for_classes", None)
+    return bind(tf.argmax(labels, -1)) if bind is not None else model
+
+
 class LatentRandom(PartialAugmentation):
     """x' = clip(decode(encode(x) + dz), 0, 1), dz ~ N(0, eps^2 I), projected onto the
     eps-ball of `norm` ("l2", "linf" or None). `away`: dz = sign(z) |dz|, a step away
@@ -31,8 +38,9 @@ class LatentRandom(PartialAugmentation):
         return norms.project(dz, self.eps, self.norm)
 
     def perturb(self, images, labels, classifier, seed):
-        z = self.flow.encode(images, validate=False)
-        decoded = self.flow.decode(z + self.delta(z, seed))
+        model = for_labels(self.flow, labels)
+        z = model.encode(images, validate=False)
+        decoded = model.decode(z + self.delta(z, seed))
         return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
 
 
@@ -47,14 +55,17 @@ class LatentAdversarial(PGDAugmentation):
         super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
         self.flow = flow
 
-    def delta(self, z, classifier, targets, seed):
-        """The adversarial latent perturbation dz for latents z."""
-        return self.attack(lambda d: self.flow.decode(z + d), tf.shape(z), classifier,
+    def delta(self, z, classifier, targets, seed, model=None):
+        """The adversarial latent perturbation dz for latents z (of `model`, by
+        default the augmentation's)."""
+        model = model or self.flow
+        return self.attack(lambda d: model.decode(z + d), tf.shape(z), classifier,
                            targets, seed)
 
     def perturb(self, images, labels, classifier, seed):
+        model = for_labels(self.flow, labels)
         targets = predicted_targets(classifier, images)
-        z = tf.stop_gradient(self.flow.encode(images, validate=False))
-        dz = self.delta(z, classifier, targets, seed)
-        decoded = self.flow.decode(z + dz)
+        z = tf.stop_gradient(model.encode(images, validate=False))
+        dz = self.delta(z, classifier, targets, seed, model)
+        decoded = model.decode(z + dz)
         return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)

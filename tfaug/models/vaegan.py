@@ -203,22 +203,83 @@ class VAEGAN(keras.Model):
         return {name: t.result() for name, t in self.trackers.items()}
 
 
+class ClassSpecificVAEGAN(keras.Model):
+    """One VAE-GAN per class, as Stutz et al. (2019) train them: an image is encoded
+    and decoded by its class's model. As a LatentModel it is bound to a batch's
+    classes first (`for_classes`); the latent augmentations do that with the labels."""
+
+    def __init__(self, config: VAEGANConfig, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        if num_classes < 1:
+            raise ConfigError("num_classes must be >= 1.")
+        self.config, self.num_classes = config.validate(), num_classes
+        self.per_class = [VAEGAN(dataclasses.replace(config, seed=config.seed + k))
+                          for k in range(num_classes)]
+
+    def _pick(self, outputs, classes):
+        if classes is None:
+            raise DataError("A class-specific VAE-GAN encodes and decodes with each "
+                            "image's class: pass classes (or use for_classes).")
+        stacked = tf.stack(outputs, axis=1)  # (B, K, ...)
+        return tf.gather(stacked, tf.cast(classes, tf.int32), axis=1, batch_dims=1)
+
+    def encode(self, x, validate: bool = True, classes=None):
+        if validate:
+            x = check_images(x, self.config.image_shape, model="this VAE-GAN")
+        return self._pick([m.encode(x, validate=False) for m in self.per_class],
+                          classes)
+
+    def decode(self, z, classes=None):
+        return self._pick([m.decode(z) for m in self.per_class], classes)
+
+    def for_classes(self, classes):
+        """This model as a LatentModel for a batch whose classes are `classes`."""
+        return _BoundToClasses(self, classes)
+
+    def call(self, x):
+        raise TypeError("call encode/decode with classes")
+
+
+class _BoundToClasses:
+    def __init__(self, model, classes):
+        self.model, self.classes, self.config = model, classes, model.config
+
+    def encode(self, x, validate: bool = True):
+        return self.model.encode(x, validate, self.classes)
+
+    def decode(self, z):
+        return self.model.decode(z, self.classes)
+
+
 class CheckpointError(TfaugError):
     """A saved VAE-GAN is missing, incomplete or corrupt."""
 
 
-def save(model: VAEGAN, directory: str, report: dict = None) -> None:
-    """Writes `model` (config and weights, and `report`) to `directory` atomically."""
+def _parts(model):
+    """(file prefix, VAEGAN) for each VAE-GAN in `model`."""
+    if isinstance(model, ClassSpecificVAEGAN):
+        return [(f"class{k}-", m) for k, m in enumerate(model.per_class)]
+    return [("", model)]
+
+
+def save(model, directory: str, report: dict = None) -> None:
+    """Writes `model` (a VAEGAN or ClassSpecificVAEGAN: config and weights, and
+    `report`) to `directory` atomically."""
     with io.atomic_directory(directory) as tmp:
-        io.write_json(os.path.join(tmp, "vaegan.json"), cfglib.to_dict(model.config))
+        values = cfglib.to_dict(model.config)
+        if isinstance(model, ClassSpecificVAEGAN):
+            values["num_classes"] = model.num_classes
+        io.write_json(os.path.join(tmp, "vaegan.json"), values)
         if report is not None:
             io.write_json(os.path.join(tmp, "report.json"), report)
-        for part in ("encoder", "decoder", "discriminator"):
-            getattr(model, part).save_weights(os.path.join(tmp, f"{part}.weights.h5"))
+        for prefix, vaegan in _parts(model):
+            for part in ("encoder", "decoder", "discriminator"):
+                getattr(vaegan, part).save_weights(
+                    os.path.join(tmp, f"{prefix}{part}.weights.h5"))
 
 
-def load(directory: str) -> VAEGAN:
-    """The VAE-GAN saved in `directory`."""
+def load(directory: str):
+    """The VAE-GAN (or class-specific VAE-GANs) saved in `directory`."""
     path = os.path.join(directory, "vaegan.json")
     if not os.path.isfile(path):
         raise CheckpointError(f"No saved VAE-GAN in {directory}: vaegan.json is "
@@ -228,10 +289,14 @@ def load(directory: str) -> VAEGAN:
         with open(path) as f:
             values = json.load(f)
         values["image_shape"] = tuple(values["image_shape"])
-        model = VAEGAN(cfglib.from_dict(VAEGANConfig, values, source=path))
-        for part in ("encoder", "decoder", "discriminator"):
-            getattr(model, part).load_weights(os.path.join(directory,
-                                                           f"{part}.weights.h5"))
+        num_classes = values.pop("num_classes", None)
+        config = cfglib.from_dict(VAEGANConfig, values, source=path)
+        model = VAEGAN(config) if num_classes is None else ClassSpecificVAEGAN(
+            config, num_classes)
+        for prefix, vaegan in _parts(model):
+            for part in ("encoder", "decoder", "discriminator"):
+                getattr(vaegan, part).load_weights(
+                    os.path.join(directory, f"{prefix}{part}.weights.h5"))
     except (ValueError, KeyError, OSError) as e:
         raise CheckpointError(f"The VAE-GAN in {directory} cannot be loaded "
                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
