@@ -54,7 +54,7 @@ def load(directory: str) -> Glow:
 def pretrained(name: str = "fashion_mnist") -> Glow:
     """A Glow shipped with tfaug, ready to use: `pretrained("fashion_mnist")`."""
     directory = os.path.join(PRETRAINED_DIR, name)
-    if not os.path.isdir(directory):
+    if not os.path.isfile(os.path.join(directory, "glow.json")):
         shipped = sorted(d for d in os.listdir(PRETRAINED_DIR) if os.path.isfile(
             os.path.join(PRETRAINED_DIR, d, "glow.json"))) if os.path.isdir(
             PRETRAINED_DIR) else []
