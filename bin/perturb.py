@@ -42,7 +42,7 @@ def main(argv):
 
     from tfaug import augment, data, flows, models
     from tfaug.errors import ConfigError
-    from tfaug.augment.latent import for_labels
+    from tfaug.augment.base import bind_classes
     from tfaug.measures import perturbation_measures, reconstruction_error
     from tfaug.models import vaegan
     from tfaug.summaries import image_grid, write_png
@@ -78,7 +78,7 @@ def main(argv):
         print(f"{name}: reconstruction error decode(encode(x)) - x on "
               f"{error['images']} test images: {error['mse_per_pixel']:.3g} MSE per "
               f"pixel, {error['l2_per_image']:.3g} L2 per image")
-        bound = for_labels(model, labels[:FLAGS.num_images])  # class-specific ones
+        bound = bind_classes(model, test.labels[:FLAGS.num_images])
         rows.append(bound.decode(bound.encode(images[:FLAGS.num_images])))
         names.append(f"{name} reconstruction")
     print(f"{'perturbation':<32}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"

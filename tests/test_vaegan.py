@@ -13,7 +13,7 @@ from conftest import make_mnist_dir
 from tfaug import config as cfglib
 from tfaug import flows
 from tfaug.augment import LatentAdversarial, LatentRandom, norms
-from tfaug.augment.latent import for_labels
+from tfaug.augment.base import bind_classes
 from tfaug.errors import DataError
 from tfaug.models import vaegan
 from tfaug.vaegan_training import VAEGANTrainConfig, train_vaegan
@@ -139,6 +139,39 @@ def test_class_specific_training_from_data_to_export(tmp_path):
         [f"class{k}" for k in range(10)] + ["report.json"])
 
 
+class _CountBatches(keras.callbacks.Callback):
+    """Counts training batches across models; interrupts when the `stop_at`-th model
+    starts training (counts are kept on the class: Keras copies no callbacks here)."""
+    batches, models, stop_at = 0, 0, None
+
+    def on_train_begin(self, logs=None):
+        type(self).models += 1
+        if type(self).models == type(self).stop_at:
+            raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        type(self).batches += 1
+
+
+def test_interrupted_class_specific_training_does_not_retrain_finished_classes(
+        tmp_path):
+    values = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=40, n_test=20),
+                  latent_dim=3, width=4, batch_size=4, epochs=1, steps_per_epoch=2,
+                  jit=False, class_specific=True)
+    config = cfglib.from_dict(VAEGANTrainConfig, values)
+    _CountBatches.batches, _CountBatches.models, _CountBatches.stop_at = 0, 0, 3
+    with pytest.raises(KeyboardInterrupt):  # classes 0 and 1 finish, 2 is interrupted
+        train_vaegan(config, str(tmp_path / "run"), verbose=0,
+                     callbacks=[_CountBatches()])
+    assert _CountBatches.batches == 4
+    _CountBatches.batches, _CountBatches.models, _CountBatches.stop_at = 0, 0, None
+    report = train_vaegan(config, str(tmp_path / "run"), verbose=0,
+                          callbacks=[_CountBatches()])
+    assert _CountBatches.batches == 8 * 2  # classes 2..9 only
+    assert report["steps"] == [2] * 10
+
+
 def _tiny_glow():
     glow = flows.Glow(flows.GlowConfig((28, 28, 1), levels=2, steps=1, width=4))
     glow.initialize(_images(8))
@@ -161,7 +194,7 @@ def test_latent_perturbations_run_unchanged_on_both_latent_models(make_model, ki
     out, labels = aug(x, y, classifier, training=True, seed=tf.constant([1, 2]))
     assert out.shape == x.shape and labels is y
     assert 0.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 1.0
-    model = for_labels(model, y)  # binds a class-specific model to the labels
+    model = bind_classes(model, tf.argmax(y, -1))  # a class-specific model: bound
     z = model.encode(x)
     dz = aug.delta(z, tf.constant([1, 2])) if kind == "random" else aug.delta(
         z, classifier, tf.one_hot(tf.argmax(classifier(x), -1), 3), tf.constant([1, 2]),

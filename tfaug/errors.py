@@ -11,3 +11,7 @@ class DataError(TfaugError, ValueError):
 
 class ConfigError(TfaugError, ValueError):
     """A configuration or preset is invalid."""
+
+
+class CheckpointError(TfaugError):
+    """A saved model (flow or VAE-GAN) is missing, incomplete or corrupt."""

@@ -6,6 +6,8 @@ import os
 import shutil
 import tempfile
 
+from tfaug.errors import CheckpointError
+
 
 def write_atomic(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
@@ -40,6 +42,18 @@ def atomic_directory(directory: str):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def shipped(root: str, name: str, marker: str, what: str) -> str:
+    """root/name: the directory of a model shipped with tfaug, recognised by its
+    `marker` file; a CheckpointError listing the shipped `what`s otherwise."""
+    directory = os.path.join(root, name)
+    if os.path.isfile(os.path.join(directory, marker)):
+        return directory
+    names = sorted(d for d in os.listdir(root) if os.path.isfile(
+        os.path.join(root, d, marker))) if os.path.isdir(root) else []
+    raise CheckpointError(f"No pretrained {what} {name!r}; shipped: "
+                          f"{', '.join(names) or 'none'}.")
 
 
 def _umask() -> int:

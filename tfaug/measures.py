@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfaug.augment import norms
+from tfaug.augment.base import bind_classes
 
 
 def perturbation_measures(flow, clean, perturbed, classifier=None) -> dict:
@@ -27,13 +28,13 @@ def perturbation_measures(flow, clean, perturbed, classifier=None) -> dict:
 
 def reconstruction_error(model, images, labels=None, batch_size: int = 256) -> dict:
     """Per-pixel MSE and mean per-image L2 of decode(encode(x)) - x over `images`
-    (float (N, H, W, C) in [0, 1]), in batches; class-specific models (with
-    `for_classes`) need the integer `labels`."""
+    (float (N, H, W, C) in [0, 1]), in batches; class-specific models need the
+    integer `labels`."""
     se, l2, n = 0.0, 0.0, 0
     for start in range(0, len(images), batch_size):
         x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
-        bound = model.for_classes(labels[start:start + batch_size]) if hasattr(
-            model, "for_classes") else model
+        bound = bind_classes(model, None if labels is None else
+                             labels[start:start + batch_size])
         diff = bound.decode(bound.encode(x)) - x
         per_image = tf.reduce_sum(tf.square(diff), axis=[1, 2, 3])
         se += float(tf.reduce_sum(per_image))

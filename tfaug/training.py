@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfaug import data, flows, io, models
 from tfaug import config as cfglib
 from tfaug.augment import registry
-from tfaug.errors import ConfigError
+from tfaug.errors import CheckpointError, ConfigError
 from tfaug.summaries import image_grid
 
 field = cfglib.field
@@ -192,20 +192,19 @@ def load_latent_models(config: ClassifierTrainConfig) -> dict:
     """The latent models the augmentation needs: {"flow": Glow, "vaegan": VAEGAN},
     from --flow/--vaegan, else the ones shipped for the dataset."""
     from tfaug.models import vaegan
-    loaders = {"flow": (config.flow, flows.load, flows.pretrained, flows.CheckpointError,
+    loaders = {"flow": (config.flow, flows.load, flows.pretrained,
                         "bin/train_flow.py --export_dir=DIR and pass --flow=DIR"),
                "vaegan": (config.vaegan, vaegan.load, vaegan.pretrained,
-                          vaegan.CheckpointError,
                           "bin/train_vaegan.py --export_dir=DIR and pass --vaegan=DIR")}
     models = {}
     for kind in sorted(registry.latent_models_needed(config.augmentation)):
-        path, load, shipped, missing, how = loaders[kind]
+        path, load, shipped, how = loaders[kind]
         if path:
             models[kind] = load(path)
             continue
         try:
             models[kind] = shipped(config.dataset)
-        except missing:
+        except CheckpointError:
             raise ConfigError(f"No {kind} for {config.dataset}: none is shipped. Train "
                               f"one with {how}.") from None
     return models

@@ -1,7 +1,9 @@
 """Training a VAE-GAN without labels under Keras' fit: BackupAndRestore resumes an
-interrupted run at its last epoch with its optimizer states, TensorBoard gets the
-losses and, every `image_every` epochs, reconstructions and samples; the report gives
-the reconstruction error on the whole test split."""
+interrupted run at its last epoch with its optimizer states (the backup of a finished
+model is kept, so a rerun does not train it again: class-specific training resumes at
+the class it reached), TensorBoard gets the losses and, every `image_every` epochs,
+reconstructions and samples; the report gives the reconstruction error on the whole
+test split."""
 
 import dataclasses
 import os
@@ -95,7 +97,8 @@ def fit_one(model: VAEGAN, config: VAEGANTrainConfig, out_dir: str, train, grid,
     return model.fit(images, epochs=config.epochs, shuffle=False,
                      steps_per_epoch=config.steps_per_epoch, verbose=verbose,
                      callbacks=[keras.callbacks.BackupAndRestore(
-                         os.path.join(out_dir, "backup"), double_checkpoint=True),
+                         os.path.join(out_dir, "backup"), double_checkpoint=True,
+                         delete_checkpoint=False),
                          keras.callbacks.TensorBoard(log_dir),
                          ReconstructionImages(log_dir, grid, config.image_every,
                                               config.seed), *callbacks])

@@ -27,6 +27,13 @@ class LatentModel(Protocol):
     def decode(self, z): ...
 
 
+def bind_classes(model, classes):
+    """The LatentModel for a batch of images of (integer) `classes`: a class-specific
+    model (one with `for_classes`) bound to them, any other model as it is."""
+    bind = getattr(model, "for_classes", None)
+    return model if bind is None else bind(classes)
+
+
 class Augmentation:
     """Base class: identity. Subclasses override `augment`."""
 

@@ -8,14 +8,8 @@ import tensorflow as tf
 
 from tfaug.augment import norms
 from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
-from tfaug.augment.base import PartialAugmentation, check_positive, finite_or_clean
-
-
-def for_labels(model, labels):
-    """The LatentModel for a batch: a class-specific one (with `for_classes`) is bound
-    to the batch's classes, the argmax of its (one-hot or soft) labels."""
-    bind = getattr(model, "for_classes", None)
-    return bind(tf.argmax(labels, -1)) if bind is not None else model
+from tfaug.augment.base import (PartialAugmentation, bind_classes, check_positive,
+                                finite_or_clean)
 
 
 class LatentRandom(PartialAugmentation):
@@ -38,7 +32,7 @@ class LatentRandom(PartialAugmentation):
         return norms.project(dz, self.eps, self.norm)
 
     def perturb(self, images, labels, classifier, seed):
-        model = for_labels(self.flow, labels)
+        model = bind_classes(self.flow, tf.argmax(labels, -1))
         z = model.encode(images, validate=False)
         decoded = model.decode(z + self.delta(z, seed))
         return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
@@ -63,7 +57,7 @@ class LatentAdversarial(PGDAugmentation):
                            targets, seed)
 
     def perturb(self, images, labels, classifier, seed):
-        model = for_labels(self.flow, labels)
+        model = bind_classes(self.flow, tf.argmax(labels, -1))
         targets = predicted_targets(classifier, images)
         z = tf.stop_gradient(model.encode(images, validate=False))
         dz = self.delta(z, classifier, targets, seed, model)

@@ -8,14 +8,10 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import io
-from tfaug.errors import TfaugError
+from tfaug.errors import CheckpointError
 from tfaug.flows.glow import Glow, GlowConfig
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained")
-
-
-class CheckpointError(TfaugError):
-    """A saved flow is missing, incomplete or corrupt."""
 
 
 def save(glow: Glow, directory: str, report: dict = None) -> None:
@@ -53,11 +49,4 @@ def load(directory: str) -> Glow:
 
 def pretrained(name: str = "fashion_mnist") -> Glow:
     """A Glow shipped with tfaug, ready to use: `pretrained("fashion_mnist")`."""
-    directory = os.path.join(PRETRAINED_DIR, name)
-    if not os.path.isfile(os.path.join(directory, "glow.json")):
-        shipped = sorted(d for d in os.listdir(PRETRAINED_DIR) if os.path.isfile(
-            os.path.join(PRETRAINED_DIR, d, "glow.json"))) if os.path.isdir(
-            PRETRAINED_DIR) else []
-        raise CheckpointError(f"No pretrained flow {name!r}; shipped: "
-                              f"{', '.join(shipped) or 'none'}.")
-    return load(directory)
+    return load(io.shipped(PRETRAINED_DIR, name, "glow.json", "flow"))

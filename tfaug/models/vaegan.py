@@ -27,7 +27,7 @@ from keras import layers
 from tfaug import config as cfglib
 from tfaug import io
 from tfaug.checks import check_images
-from tfaug.errors import ConfigError, DataError, TfaugError
+from tfaug.errors import CheckpointError, ConfigError, DataError
 
 field = cfglib.field
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained",
@@ -186,8 +186,6 @@ class VAEGAN(keras.Model):
         return terms, losses
 
     def train_step(self, x):
-        if isinstance(x, tuple):
-            x = x[0]
         step = self.optimizers[0].iterations
         seed = tf.cast(tf.stack([tf.constant(self.config.seed, tf.int64),
                                  tf.cast(step, tf.int64)]), tf.int32)
@@ -251,10 +249,6 @@ class _BoundToClasses:
         return self.model.decode(z, self.classes)
 
 
-class CheckpointError(TfaugError):
-    """A saved VAE-GAN is missing, incomplete or corrupt."""
-
-
 def _parts(model):
     """(file prefix, VAEGAN) for each VAE-GAN in `model`."""
     if isinstance(model, ClassSpecificVAEGAN):
@@ -305,12 +299,6 @@ def load(directory: str):
     return model
 
 
-def pretrained(name: str = "fashion_mnist") -> VAEGAN:
+def pretrained(name: str = "fashion_mnist"):
     """A VAE-GAN shipped with tfaug: `pretrained("fashion_mnist")`."""
-    directory = os.path.join(PRETRAINED_DIR, name)
-    if not os.path.isdir(directory):
-        shipped = sorted(os.listdir(PRETRAINED_DIR)) if os.path.isdir(
-            PRETRAINED_DIR) else []
-        raise CheckpointError(f"No pretrained VAE-GAN {name!r}; shipped: "
-                              f"{', '.join(shipped) or 'none'}.")
-    return load(directory)
+    return load(io.shipped(PRETRAINED_DIR, name, "vaegan.json", "VAE-GAN"))
