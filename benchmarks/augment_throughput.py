@@ -25,7 +25,7 @@ from tfaug import augment, models  # noqa: E402
 from tfaug.augment.adversarial import predicted_targets  # noqa: E402
 from tfaug.augment import norms  # noqa: E402
 from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.training import AugmentedClassifier  # noqa: E402
+from tfaug.trainers.classifier import AugmentedClassifier  # noqa: E402
 
 flags.DEFINE_list("setups", ["small_cnn", "resnet18"], "Which setups to measure.")
 flags.DEFINE_integer("resnet_batch", 32, "Batch size of the ResNet-18 setup.")

@@ -11,7 +11,7 @@ import os
 from absl import flags
 
 import common
-from tfaug.training import ClassifierTrainConfig
+from tfaug.trainers.classifier import ClassifierTrainConfig
 
 FLAGS = flags.FLAGS
 common.define_config_flags(ClassifierTrainConfig,
@@ -23,7 +23,7 @@ flags.DEFINE_string("out_dir", "runs/classifier", "Where TensorBoard logs, the b
 
 
 def main(argv):
-    from tfaug.training import train_classifier
+    from tfaug.trainers.classifier import train_classifier
 
     config = common.config_from_flags(ClassifierTrainConfig)
     print(f"TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")

@@ -11,7 +11,7 @@ import time
 from absl import flags
 
 import common
-from tfaug.flows.trainer import FlowTrainConfig
+from tfaug.trainers.flow import FlowTrainConfig
 
 FLAGS = flags.FLAGS
 common.define_config_flags(FlowTrainConfig,
@@ -27,7 +27,7 @@ def main(argv):
     from tfaug import config as cfglib
     from tfaug import io
     from tfaug.flows import export
-    from tfaug.flows.trainer import FlowTrainer
+    from tfaug.trainers.flow import FlowTrainer
 
     config = common.config_from_flags(FlowTrainConfig)
     train, test = config.load("train"), config.load("test")

@@ -11,7 +11,7 @@ import os
 from absl import flags
 
 import common
-from tfaug.vaegan_training import VAEGANTrainConfig
+from tfaug.trainers.vaegan import VAEGANTrainConfig
 
 FLAGS = flags.FLAGS
 common.define_config_flags(VAEGANTrainConfig,
@@ -23,7 +23,7 @@ flags.DEFINE_string("export_dir", None, "Where to write the trained model.")
 
 
 def main(argv):
-    from tfaug.vaegan_training import train_vaegan
+    from tfaug.trainers.vaegan import train_vaegan
 
     config = common.config_from_flags(VAEGANTrainConfig)
     print(f"TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")

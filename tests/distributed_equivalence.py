@@ -1,7 +1,8 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
-attack) on one CPU device and under MirroredStrategy over two logical CPU devices,
-on the same data, and checks the weights agree. A separate process, because logical
-devices must be configured before TensorFlow initialises."""
+attack, plain and amortised) on one CPU device and under MirroredStrategy over two
+logical CPU devices, on the same data, and checks that the weights and the amortised
+attack's per-example state agree. A separate process, because logical devices must be
+configured before TensorFlow initialises."""
 
 import os
 import sys
@@ -19,30 +20,44 @@ sys.path.insert(0, os.path.dirname(__file__))
 from flow_helpers import toy_split  # noqa: E402
 from tfaug import augment, models  # noqa: E402
 from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.training import AugmentedClassifier  # noqa: E402
+from tfaug.trainers.classifier import AugmentedClassifier  # noqa: E402
 
 
-def train(strategy):
+def train(strategy, amortized):
     keras.utils.set_random_seed(0)
+    data = toy_split(64)
     with strategy.scope():
         glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
-        glow.initialize(toy_split(32).images / np.float32(255))
-        aug = augment.LatentAdversarial(glow, 0.5, 0.25, 2, random_start=False)
-        model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25), aug)
+        glow.initialize(data.images[:32] / np.float32(255))
+        aug = augment.LatentAdversarial(glow, 0.5, 0.25, 2, random_start=False,
+                                        amortized=amortized)
+        model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
+                                    num_examples=len(data))
         model.build((None, 8, 8, 1))
         model.compile(keras.optimizers.SGD(0.05, momentum=0.9),
                       keras.losses.CategoricalCrossentropy(from_logits=True))
-    data = toy_split(64)
-    ds = tf.data.Dataset.from_tensor_slices(
-        (data.images / np.float32(255), tf.one_hot(data.labels, 2))).batch(16)
-    model.fit(ds, epochs=2, verbose=0)
-    return [v.numpy() for v in model.classifier.weights]
+    features = {"images": data.images / np.float32(255), "index": np.arange(64)}
+    ds = tf.data.Dataset.from_tensor_slices((features, tf.one_hot(data.labels, 2)))
+    model.fit(ds.batch(16), epochs=2, verbose=0)
+    return [v.numpy() for v in model.classifier.weights], [
+        v.numpy() for v in model.non_trainable_variables
+        if v.name.startswith("latent_perturbation")]
 
 
-one = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
+# One two-replica strategy for both runs: a second one in the same process would
+# reuse the first one's collective instance keys.
 two_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert two_strategy.num_replicas_in_sync == 2
-two = train(two_strategy)
-diff = max(float(np.abs(a - b).max()) for a, b in zip(one, two))
-print(f"max weight difference {diff:.2e}")
-assert diff < 1e-4, diff
+for amortized in (False, True):
+    one, one_state = train(tf.distribute.OneDeviceStrategy("/cpu:0"), amortized)
+    two, two_state = train(two_strategy, amortized)
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(one, two))
+    print(f"amortized={amortized}: max weight difference {diff:.2e}")
+    assert diff < 1e-4, diff
+    assert len(one_state) == (2 if amortized else 0)
+    if amortized:
+        written = one_state[1]
+        assert written.sum() == 64 and np.array_equal(written, two_state[1])
+        state_diff = float(np.abs(one_state[0] - two_state[0]).max())
+        print(f"amortized: max per-example perturbation difference {state_diff:.2e}")
+        assert state_diff < 1e-4 and np.abs(one_state[0]).max() > 0.1, state_diff

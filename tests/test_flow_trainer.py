@@ -7,7 +7,7 @@ import tensorflow as tf
 from flow_helpers import toy_split
 from tfaug import config as cfglib
 from tfaug.errors import ConfigError, TfaugError
-from tfaug.flows.trainer import FlowTrainConfig, FlowTrainer, TrainingError
+from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer, TrainingError
 
 TINY = dict(dataset="mnist", levels=2, steps_per_level=2, width=16, batch_size=16,
             lr=3e-3, warmup_steps=5, log_every=10, eval_every=1000,

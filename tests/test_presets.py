@@ -6,11 +6,11 @@ import os
 import pytest
 
 from tfaug import config as cfglib
-from tfaug.flows.trainer import FlowTrainConfig
+from tfaug.trainers.flow import FlowTrainConfig
 from tfaug.study import StudyConfig
-from tfaug.training import ClassifierTrainConfig
+from tfaug.trainers.classifier import ClassifierTrainConfig
 from tfaug.tuning import TuningConfig
-from tfaug.vaegan_training import VAEGANTrainConfig
+from tfaug.trainers.vaegan import VAEGANTrainConfig
 
 PRESETS = sorted(os.path.basename(p)[:-5]
                  for p in glob.glob(os.path.join(cfglib.PRESET_DIR, "*.json")))

@@ -13,7 +13,7 @@ from tfaug import config as cfglib
 from tfaug import flows
 from tfaug.errors import ConfigError
 from tfaug.flows import Glow, GlowConfig
-from tfaug.training import ClassifierTrainConfig, Splits, train_classifier
+from tfaug.trainers.classifier import ClassifierTrainConfig, Splits, train_classifier
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,9 @@ def _splits():
 
 def _config(flow_dir, **overrides):
     values = dict(dataset="mnist", model="small_cnn", model_width=0.25,
-                  augmentation="standard+latent_adversarial", flow=flow_dir, eps=0.5,
-                  alpha=0.25, attack_steps=2, epochs=2, batch_size=16, lr=0.05,
-                  image_every=1, jit=False, pad=1)
+                  augmentation="standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,"
+                               "steps=2)", flow=flow_dir, epochs=2, batch_size=16,
+                  lr=0.05, image_every=1, jit=False)
     return cfglib.from_dict(ClassifierTrainConfig, {**values, **overrides})
 
 
@@ -65,7 +65,7 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
 def test_classifier_training_does_not_move_the_flow_in_memory(flow_dir):
     import tensorflow as tf
     from tfaug import augment, models
-    from tfaug.training import AugmentedClassifier
+    from tfaug.trainers.classifier import AugmentedClassifier
     glow = flows.load(flow_dir)
     before = [v.numpy().copy() for v in glow.variables]
     model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25),
@@ -91,8 +91,14 @@ def test_interrupted_run_resumes_with_the_same_step_count(tmp_path, flow_dir):
 
 @pytest.mark.parametrize("overrides, message", [
     (dict(augmentation="latent_magic"), "Unknown augmentation 'latent_magic'"),
-    (dict(eps=-1.0), "eps must be >= 0"),
-    (dict(attack_steps=0), "steps must be an integer >= 1"),
+    (dict(augmentation="latent_random(eps=-1)"), "eps must be >= 0"),
+    (dict(augmentation="latent_adversarial(steps=0)"), "steps must be an integer >= 1"),
+    (dict(augmentation="latent_random(epsilon=1)"),
+     "latent_random has no parameter epsilon; its parameters: eps, norm"),
+    (dict(augmentation="standard(pad=two)"), "standard.pad: cannot read 'two' as int"),
+    (dict(augmentation="mixup(alpha=1"), "unbalanced"),
+    (dict(eps=1.0), "Augmentation parameters belong to the augmentation spec"),
+    (dict(weight_decay_mode="l1"), "weight_decay_mode one of coupled, decoupled"),
     (dict(model="vgg"), "Unknown model 'vgg'"),
 ])
 def test_bad_configs_are_clear_errors(flow_dir, overrides, message):

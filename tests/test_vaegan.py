@@ -16,7 +16,7 @@ from tfaug.augment import LatentAdversarial, LatentRandom, norms
 from tfaug.augment.base import bind_classes
 from tfaug.errors import DataError
 from tfaug.models import vaegan
-from tfaug.vaegan_training import VAEGANTrainConfig, train_vaegan
+from tfaug.trainers.vaegan import VAEGANTrainConfig, train_vaegan
 
 TINY = vaegan.VAEGANConfig((28, 28, 1), latent_dim=3, width=4)
 

@@ -29,13 +29,14 @@ def fields(cls) -> Dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
-def _coerce(name: str, kind, value):
+def coerce(name: str, kind, value):
+    """`value` as type `kind` (from a preset, a flag string or a spec)."""
     origin = typing.get_origin(kind)
     if origin in (tuple, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v.strip()]
         (item,) = set(typing.get_args(kind)) - {Ellipsis} or {str}
-        return tuple(_coerce(name, item, v) for v in value)
+        return tuple(coerce(name, item, v) for v in value)
     if origin is typing.Union:  # Optional[X]
         if value is None:
             return None
@@ -59,10 +60,11 @@ def from_dict(cls: Type[T], values: Dict[str, Any], source: str = "config") -> T
     known = fields(cls)
     unknown = sorted(set(values) - set(known))
     if unknown:
+        hint = getattr(cls, "unknown_key_hint", lambda keys: "")(unknown)
         raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}. Known keys: "
-                          f"{', '.join(sorted(known))}.")
+                          f"{', '.join(sorted(known))}.{hint}")
     hints = typing.get_type_hints(cls)
-    config = cls(**{k: _coerce(k, hints[k], v) for k, v in values.items()})
+    config = cls(**{k: coerce(k, hints[k], v) for k, v in values.items()})
     validate = getattr(config, "validate", None)
     return validate() if validate else config
 
@@ -102,6 +104,18 @@ def narrow(cls: Type[T], config, **updates) -> T:
     values = {name: getattr(config, name) for name in fields(cls)}
     values.update(updates)
     return cls(**values).validate()
+
+
+JIT_HELP = ("XLA-compile the training step (default: only when a GPU is visible; on CPU "
+            "the oneDNN kernels without XLA measured 1.3-2x faster).")
+
+
+def use_xla(jit: typing.Optional[bool]) -> bool:
+    """A config's `jit` resolved: None means XLA exactly when a GPU is visible."""
+    if jit is not None:
+        return bool(jit)
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def to_dict(config) -> Dict[str, Any]:

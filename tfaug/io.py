@@ -66,6 +66,14 @@ def write_json(path: str, obj) -> None:
     write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def read_json(path: str, default=None):
+    """The JSON in `path`, or `default` when the file is absent."""
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
 def versions() -> dict:
     """Versions of the stack, for reports."""
     import platform

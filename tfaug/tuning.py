@@ -22,7 +22,7 @@ from tfaug import config as cfglib
 from tfaug import io
 from tfaug.augment import registry
 from tfaug.errors import ConfigError
-from tfaug.training import (ClassifierTrainConfig, compile_classifier, fit_datasets,
+from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier, fit_datasets,
                             load_latent_models, load_splits, make_strategy, steps_per_epoch,
                             train_classifier)
 

@@ -2,14 +2,16 @@
 
 Latent (on-manifold, through a LatentModel such as a Glow): LatentRandom,
 LatentAdversarial. Image space: Standard (pad-crop-flip), Mixup, Cutout, ImagePGD,
-NoAugmentation. Compose chains them (Standard first, as the paper does).
+NoAugmentation. Compose chains them (Standard first, as the paper does; a latent
+perturbation first lets the trainer cache the clean images' latents). By name and
+spec: tfaug.augment.registry.
 """
 
-from tfaug.augment.base import (Augmentation, Compose, LatentModel, NoAugmentation,
-                                PartialAugmentation)
+from tfaug.augment.base import (Augmentation, Compose, Examples, LatentModel,
+                                NoAugmentation, PartialAugmentation, bind_classes)
 from tfaug.augment.image import Cutout, ImagePGD, Mixup, Standard
 from tfaug.augment.latent import LatentAdversarial, LatentRandom
 
-__all__ = ["Augmentation", "Compose", "Cutout", "ImagePGD", "LatentAdversarial",
-           "LatentModel", "LatentRandom", "Mixup", "NoAugmentation",
-           "PartialAugmentation", "Standard"]
+__all__ = ["Augmentation", "Compose", "Cutout", "Examples", "ImagePGD",
+           "LatentAdversarial", "LatentModel", "LatentRandom", "Mixup", "NoAugmentation",
+           "PartialAugmentation", "Standard", "bind_classes"]

@@ -23,10 +23,14 @@ def predicted_targets(classifier, images):
 
 
 def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
-        random_start, seed):
-    """The final perturbation delta (shape `shape`) after `steps` PGD steps."""
-    delta = norms.uniform_start(shape, eps, norm, seed) if random_start \
-        else tf.zeros(shape)
+        random_start, seed, start=None):
+    """The final perturbation delta (shape `shape`) after `steps` PGD steps from
+    `start`, or else from a uniform point of the ball (random_start) or zero."""
+    if start is not None:
+        delta = start
+    else:
+        delta = norms.uniform_start(shape, eps, norm, seed) if random_start \
+            else tf.zeros(shape)
     for _ in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(delta)
@@ -54,7 +58,12 @@ class PGDAugmentation(PartialAugmentation):
         self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
         self.norm, self.random_start = norm, random_start
 
-    def attack(self, to_images, shape, classifier, targets, seed):
+    def attack(self, to_images, shape, classifier, targets, seed, start=None):
         return pgd(to_images, shape, classifier, targets, eps=self.eps,
                    alpha=self.alpha, steps=self.steps, norm=self.norm,
-                   random_start=self.random_start, seed=seed)
+                   random_start=self.random_start, seed=seed, start=start)
+
+    def fresh_start(self, shape, seed):
+        """Where an attack without history starts: uniform in the ball, or zero."""
+        return norms.uniform_start(shape, self.eps, self.norm, seed) \
+            if self.random_start else tf.zeros(shape)

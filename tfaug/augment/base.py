@@ -2,16 +2,22 @@
 
 An augmentation maps a batch to a batch inside a compiled training step:
 
-    images, labels = aug(images, labels, classifier, training, seed)
+    images, labels = aug(images, labels, classifier, training, seed, examples)
 
 images: float32 (B, H, W, C) in [0, 1]; labels: one-hot (or soft) float32 (B, K);
 classifier: the Keras model being trained (adversarial augmentations attack it, in
 inference mode); seed: int tensor of shape [2] for stateless randomness (the trainer
-derives it from the step, so a resumed run draws the same noise). Without a seed, an
-internal keras SeedGenerator is used.
+derives it from the step, so a resumed run draws the same noise; without one, an
+internal keras SeedGenerator is used); examples: what the trainer knows of the batch
+beyond its pixels (`Examples`: positions in the training set, cached latents).
+
+Per-example state (an amortised attack's perturbations) lives in variables the
+training model owns (`build_state`), so checkpoints and tf.distribute treat it like any
+weight.
 """
 
-from typing import Protocol
+import dataclasses
+from typing import Optional, Protocol
 
 import keras
 import tensorflow as tf
@@ -22,9 +28,31 @@ from tfaug.errors import ConfigError
 class LatentModel(Protocol):
     """An encoder/decoder pair: a Glow exactly, a VAE-GAN approximately."""
 
+    latent_shape: tuple  # shape of one example's latent
+
     def encode(self, x, validate: bool = True): ...
 
     def decode(self, z): ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """A batch's examples beyond their pixels, as the trainer feeds them.
+
+    index: (B,) int positions in the training set (keys of per-example state).
+    latents: (B, ...) latents of the clean images, cached before training; only the
+        first augmentation of a chain sees them (later ones get changed images).
+    """
+    index: Optional[tf.Tensor] = None
+    latents: Optional[tf.Tensor] = None
+
+    def head(self, n):
+        """The first n examples."""
+        cut = lambda t: None if t is None else t[:n]
+        return Examples(cut(self.index), cut(self.latents))
+
+    def without_latents(self):
+        return Examples(self.index)
 
 
 def bind_classes(model, classes):
@@ -41,17 +69,32 @@ class Augmentation:
         self._seed_generator = None
         self._fallback_seed = seed
 
-    def __call__(self, images, labels, classifier=None, training=True, seed=None):
+    def __call__(self, images, labels, classifier=None, training=True, seed=None,
+                 examples: Examples = None):
         if not training:
             return images, labels
         if seed is None:
             if self._seed_generator is None:
                 self._seed_generator = keras.random.SeedGenerator(self._fallback_seed)
             seed = tf.cast(self._seed_generator.next()[:2], tf.int32)
-        return self.augment(images, labels, classifier, seed)
+        return self.augment(images, labels, classifier, seed, examples or Examples())
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         return images, labels
+
+    def latent_model_of_clean_images(self):
+        """The latent model that encodes this augmentation's (clean) input images, if
+        it starts by encoding them: their latents can then be cached."""
+        return None
+
+    def build_state(self, num_examples: int, make_variable) -> None:
+        """Creates per-example state with make_variable(name, shape) (zero-filled
+        variables the training model owns). Stateless augmentations have none."""
+
+    def stateless(self) -> "Augmentation":
+        """This augmentation without per-example state (for images outside the
+        training set, e.g. TensorBoard grids of validation images)."""
+        return self
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
@@ -69,11 +112,23 @@ class Compose(Augmentation):
         super().__init__()
         self.augmentations = augmentations
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         seeds = tf.random.experimental.stateless_split(seed, len(self.augmentations))
-        for aug, s in zip(self.augmentations, tf.unstack(seeds)):
-            images, labels = aug.augment(images, labels, classifier, s)
+        for i, (aug, s) in enumerate(zip(self.augmentations, tf.unstack(seeds))):
+            images, labels = aug.augment(images, labels, classifier, s,
+                                         examples if i == 0 else
+                                         examples.without_latents())
         return images, labels
+
+    def latent_model_of_clean_images(self):
+        return self.augmentations[0].latent_model_of_clean_images()
+
+    def build_state(self, num_examples, make_variable):
+        for aug in self.augmentations:
+            aug.build_state(num_examples, make_variable)
+
+    def stateless(self):
+        return Compose(*(aug.stateless() for aug in self.augmentations))
 
 
 class PartialAugmentation(Augmentation):
@@ -86,7 +141,7 @@ class PartialAugmentation(Augmentation):
             raise ConfigError(f"ratio must be in [0, 1], got {ratio}.")
         self.ratio = ratio
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
         if isinstance(batch, int):
             n = int(round(self.ratio * batch))
@@ -94,10 +149,11 @@ class PartialAugmentation(Augmentation):
                 return images, labels
         else:
             n = tf.cast(tf.round(self.ratio * tf.cast(batch, tf.float32)), tf.int32)
-        perturbed = self.perturb(images[:n], labels[:n], classifier, seed)
+        perturbed = self.perturb(images[:n], labels[:n], classifier, seed,
+                                 examples.head(n))
         return tf.concat([perturbed, images[n:]], axis=0), labels
 
-    def perturb(self, images, labels, classifier, seed):
+    def perturb(self, images, labels, classifier, seed, examples):
         raise NotImplementedError
 
 

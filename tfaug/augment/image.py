@@ -18,7 +18,7 @@ class Standard(Augmentation):
             raise ConfigError(f"pad must be >= 0, got {pad}.")
         self.pad, self.flip = pad, flip
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         b, h, w, _ = images.shape
         p = self.pad
         s_crop, s_flip = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
@@ -43,7 +43,7 @@ class Mixup(Augmentation):
         check_positive("alpha", alpha, allow_zero=False)
         self.alpha = float(alpha)
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         b = images.shape[0]
         s_lam, s_perm = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         lam = stateless_beta((b,), s_lam, self.alpha)
@@ -62,7 +62,7 @@ class Cutout(Augmentation):
             raise ConfigError(f"size must be >= 1, got {size}.")
         self.size = size
 
-    def augment(self, images, labels, classifier, seed):
+    def augment(self, images, labels, classifier, seed, examples):
         b, h, w, _ = images.shape
         centres = tf.random.stateless_uniform((b, 2), seed, 0, tf.int32.max, tf.int32)
         cy, cx = centres[:, 0] % h, centres[:, 1] % w
@@ -83,11 +83,12 @@ class ImagePGD(PGDAugmentation):
     """The image-space baseline: PGD on x itself (x' = clip(x + dx, 0, 1)), against
     the classifier's own predictions, with the same loop as the latent attack."""
 
-    def __init__(self, eps: float, alpha: float, steps: int, norm: str = "linf",
-                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
+    def __init__(self, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 3,
+                 norm: str = "linf", random_start: bool = True, ratio: float = 1.0,
+                 seed: int = 0):
         super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
 
-    def perturb(self, images, labels, classifier, seed):
+    def perturb(self, images, labels, classifier, seed, examples):
         targets = predicted_targets(classifier, images)
         to_images = lambda d: tf.clip_by_value(images + d, 0.0, 1.0)
         return to_images(self.attack(to_images, tf.shape(images), classifier, targets,

@@ -1,8 +1,12 @@
 """Latent perturbations (Yuksel et al. 2021): encode, perturb z, decode.
 
 With a Glow, encode is exact and every latent coordinate has prior N(0, 1), so eps is
-measured in standard deviations of the prior, the same at every level.
+measured in standard deviations of the prior, the same at every level. Both
+perturbations take the latents of their clean input images from `examples.latents`
+when the trainer cached them (the step then never encodes).
 """
+
+from typing import Optional
 
 import tensorflow as tf
 
@@ -10,15 +14,28 @@ from tfaug.augment import norms
 from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
 from tfaug.augment.base import (PartialAugmentation, bind_classes, check_positive,
                                 finite_or_clean)
+from tfaug.augment.state import ExampleState
+from tfaug.errors import ConfigError
+
+
+def _latents(model, images, examples):
+    """The latents of `images`: cached ones if the trainer fed them, else encoded."""
+    if examples.latents is not None:
+        return examples.latents
+    return model.encode(images, validate=False)
+
+
+def _decoded(model, z, images):
+    return finite_or_clean(tf.clip_by_value(model.decode(z), 0.0, 1.0), images)
 
 
 class LatentRandom(PartialAugmentation):
     """x' = clip(decode(encode(x) + dz), 0, 1), dz ~ N(0, eps^2 I), projected onto the
-    eps-ball of `norm` ("l2", "linf" or None). `away`: dz = sign(z) |dz|, a step away
-    from the latent's centre."""
+    eps-ball of `norm` ("l2", "linf" or None: no projection). `away`: dz = sign(z)
+    |dz|, a step away from the latent's centre."""
 
-    def __init__(self, flow, eps: float, norm=None, away: bool = False,
-                 ratio: float = 1.0, seed: int = 0):
+    def __init__(self, flow, eps: float = 1.0, norm: Optional[str] = "l2",
+                 away: bool = False, ratio: float = 1.0, seed: int = 0):
         super().__init__(ratio, seed)
         check_positive("eps", eps)
         norms.check_norm(norm, allow_none=True)
@@ -31,35 +48,77 @@ class LatentRandom(PartialAugmentation):
             dz = tf.sign(z) * tf.abs(dz)
         return norms.project(dz, self.eps, self.norm)
 
-    def perturb(self, images, labels, classifier, seed):
+    def perturb(self, images, labels, classifier, seed, examples):
         model = bind_classes(self.flow, tf.argmax(labels, -1))
-        z = model.encode(images, validate=False)
-        decoded = model.decode(z + self.delta(z, seed))
-        return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
+        z = _latents(model, images, examples)
+        return _decoded(model, z + self.delta(z, seed), images)
+
+    def latent_model_of_clean_images(self):
+        return self.flow
 
 
 class LatentAdversarial(PGDAugmentation):
     """PGD in the latent against the classifier being trained: `steps` ascent steps of
     size alpha on the cross-entropy of classifier(decode(z + dz)) against the
     classifier's own predictions on x, each projected onto the eps-ball of `norm`,
-    from a uniform random start (or zero)."""
+    from a uniform random start (or zero).
 
-    def __init__(self, flow, eps: float, alpha: float, steps: int, norm: str = "l2",
-                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
+    `amortized`: each training example keeps the perturbation its last visit reached
+    (state the training model owns, indexed by example) and the attack continues
+    from it, so `steps` ascent steps per visit accumulate over the visits (the
+    accumulated perturbations of Zheng et al., CVPR 2020). A first visit starts
+    where the plain attack would."""
+
+    def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
+                 norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
+                 amortized: bool = False, seed: int = 0):
         super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
-        self.flow = flow
+        self.flow, self.amortized = flow, bool(amortized)
+        self._history = None
 
-    def delta(self, z, classifier, targets, seed, model=None):
+    def delta(self, z, classifier, targets, seed, model=None, start=None):
         """The adversarial latent perturbation dz for latents z (of `model`, by
-        default the augmentation's)."""
+        default the augmentation's), from `start` if given."""
         model = model or self.flow
         return self.attack(lambda d: model.decode(z + d), tf.shape(z), classifier,
-                           targets, seed)
+                           targets, seed, start)
 
-    def perturb(self, images, labels, classifier, seed):
+    def perturb(self, images, labels, classifier, seed, examples):
         model = bind_classes(self.flow, tf.argmax(labels, -1))
         targets = predicted_targets(classifier, images)
-        z = tf.stop_gradient(model.encode(images, validate=False))
-        dz = self.delta(z, classifier, targets, seed, model)
-        decoded = model.decode(z + dz)
-        return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
+        z = tf.stop_gradient(_latents(model, images, examples))
+        if not self.amortized:
+            return _decoded(model, z + self.delta(z, classifier, targets, seed, model),
+                            images)
+        history = self._check_history(examples)
+        start = history.read(examples.index, self.fresh_start(tf.shape(z), seed))
+        dz = self.delta(z, classifier, targets, seed, model, start)
+        with tf.control_dependencies(history.write(examples.index, dz)):
+            return tf.identity(_decoded(model, z + dz, images))
+
+    def _check_history(self, examples):
+        if self._history is None:
+            raise ConfigError("latent_adversarial(amortized=true) keeps a perturbation "
+                              "per training example: train it with "
+                              "tfaug.trainers.classifier.AugmentedClassifier (which builds that "
+                              "state), or call build_state first.")
+        if examples.index is None:
+            raise ConfigError("latent_adversarial(amortized=true) needs each example's "
+                              "index in the training set (Examples(index=...)); the "
+                              "training pipeline feeds it.")
+        return self._history
+
+    def latent_model_of_clean_images(self):
+        return self.flow
+
+    def build_state(self, num_examples, make_variable):
+        if self.amortized:
+            self._history = ExampleState(make_variable, "latent_perturbation",
+                                         num_examples, tuple(self.flow.latent_shape))
+
+    def stateless(self):
+        if not self.amortized:
+            return self
+        return LatentAdversarial(self.flow, self.eps, self.alpha, self.steps, self.norm,
+                                 self.random_start, self.ratio, False,
+                                 self._fallback_seed)

@@ -1,42 +1,98 @@
-"""Augmentations by name: "none", "standard", "mixup", "cutout", "image_pgd",
-"latent_random", "latent_adversarial" (through the flow), "vaegan_random",
-"vaegan_adversarial" (the same perturbations through a VAE-GAN), and "+"-joined
-compositions applied left to right (e.g. "standard+latent_adversarial", as the paper
-trains)."""
+"""Augmentations by spec (tfaug.augment.spec): "none", "standard", "mixup", "cutout",
+"image_pgd", "latent_random", "latent_adversarial" (through the flow),
+"vaegan_random", "vaegan_adversarial" (the same perturbations through a VAE-GAN), each
+optionally with parameters, joined by "+" and applied left to right:
 
+    standard(pad=2)+latent_adversarial(eps=1.3,steps=1)     (the paper's order)
+    latent_adversarial(amortized=true)+standard             (latents cacheable)
+
+A method's parameters are its class's constructor arguments (names, types, defaults),
+so the registry, the tuner, the study and the command line share one parameter set.
+"""
+
+import inspect
+import typing
+from typing import Dict, List
+
+from tfaug import config as cfglib
 from tfaug.augment.base import Compose, NoAugmentation
 from tfaug.augment.image import Cutout, ImagePGD, Mixup, Standard
 from tfaug.augment.latent import LatentAdversarial, LatentRandom
+from tfaug.augment.spec import Part, format_spec, label, parse
 from tfaug.errors import ConfigError
 
-NAMES = ("none", "standard", "mixup", "cutout", "image_pgd", "latent_random",
-         "latent_adversarial", "vaegan_random", "vaegan_adversarial")
+METHODS = {"none": NoAugmentation, "standard": Standard, "mixup": Mixup,
+           "cutout": Cutout, "image_pgd": ImagePGD, "latent_random": LatentRandom,
+           "latent_adversarial": LatentAdversarial, "vaegan_random": LatentRandom,
+           "vaegan_adversarial": LatentAdversarial}
+NAMES = tuple(METHODS)
 # The latent model each latent augmentation perturbs through.
 LATENT_MODEL = {"latent_random": "flow", "latent_adversarial": "flow",
                 "vaegan_random": "vaegan", "vaegan_adversarial": "vaegan"}
+_NOT_PARAMETERS = ("self", "flow", "seed")
+
+
+def parameters(name: str) -> Dict[str, inspect.Parameter]:
+    """The parameters of method `name` (with their defaults and annotations)."""
+    _check_name(name)
+    signature = inspect.signature(METHODS[name].__init__)
+    return {k: p for k, p in signature.parameters.items() if k not in _NOT_PARAMETERS}
+
+
+def _check_name(name):
+    if name not in METHODS:
+        raise ConfigError(f"Unknown augmentation {name!r}; choose from "
+                          f"{', '.join(NAMES)} (join with '+').")
+
+
+def resolve(spec: str) -> List[Part]:
+    """The parts of `spec` with every parameter checked and typed (defaults not
+    filled in). Unknown names and parameters are clear errors."""
+    parts = []
+    for part in parse(spec):
+        _check_name(part.name)
+        known = parameters(part.name)
+        hints = typing.get_type_hints(METHODS[part.name].__init__)
+        unknown = sorted(set(part.params) - set(known))
+        if unknown:
+            raise ConfigError(f"{part.name} has no parameter {', '.join(unknown)}; its "
+                              f"parameters: {', '.join(known) or 'none'}.")
+        parts.append(Part(part.name, {k: cfglib.coerce(f"{part.name}.{k}", hints[k], v)
+                                      for k, v in part.params.items()}))
+    return parts
+
+
+def canonical(spec: str) -> str:
+    """`spec` with typed values, written the one way (e.g. for reports)."""
+    return format_spec(resolve(spec))
+
+
+def with_params(spec: str, name: str, **params) -> str:
+    """`spec` with `params` set on its part `name` (which must occur once)."""
+    parts = resolve(spec)
+    hits = [i for i, p in enumerate(parts) if p.name == name]
+    if len(hits) != 1:
+        raise ConfigError(f"{spec!r} has {len(hits)} parts named {name!r}, not one.")
+    i = hits[0]
+    parts[i] = Part(name, {**parts[i].params, **params})
+    return canonical(format_spec(parts))
 
 
 def latent_models_needed(spec: str) -> set:
     """The latent models ("flow", "vaegan") that augmentation `spec` needs."""
-    return {LATENT_MODEL[p.strip()] for p in spec.split("+") if p.strip() in LATENT_MODEL}
+    return {LATENT_MODEL[p.name] for p in parse(spec) if p.name in LATENT_MODEL}
 
 
 def needs_flow(spec: str) -> bool:
     return "flow" in latent_models_needed(spec)
 
 
-def build(spec: str, params, models: dict = None, image_shape=None):
-    """The augmentation `spec` with parameters from `params` (a config with fields eps,
-    alpha, attack_steps, norm, random_start, away, ratio, pgd_eps, pgd_alpha,
-    pgd_norm, mixup_alpha, cutout_size, pad); `models` maps "flow" and "vaegan" to
-    the LatentModels of latent parts, checked against `image_shape`."""
-    parts = [p.strip() for p in spec.split("+")]
-    unknown = [p for p in parts if p not in NAMES]
-    if unknown:
-        raise ConfigError(f"Unknown augmentation {', '.join(map(repr, unknown))}; "
-                          f"choose from {', '.join(NAMES)} (join with '+').")
+def build(spec: str, models: dict = None, image_shape=None):
+    """The augmentation `spec`; `models` maps "flow" and "vaegan" to the LatentModels
+    of its latent parts, checked against `image_shape`."""
+    parts = resolve(spec)
     models = models or {}
-    for kind in sorted(latent_models_needed(spec)):
+    for kind in sorted({LATENT_MODEL[p.name] for p in parts if p.name in LATENT_MODEL}):
         if models.get(kind) is None:
             raise ConfigError(f"Augmentation {spec!r} needs a {kind} (--{kind}).")
         shape = tuple(getattr(getattr(models[kind], "config", None), "image_shape",
@@ -45,22 +101,27 @@ def build(spec: str, params, models: dict = None, image_shape=None):
             raise ConfigError(f"The {kind} models {shape} images but the dataset's are "
                               f"{tuple(image_shape)}: train or pick a {kind} for this "
                               "dataset.")
-    p = params
-    makers = {
-        "none": lambda: NoAugmentation(),
-        "standard": lambda: Standard(pad=p.pad),
-        "mixup": lambda: Mixup(alpha=p.mixup_alpha),
-        "cutout": lambda: Cutout(size=p.cutout_size),
-        "image_pgd": lambda: ImagePGD(p.pgd_eps, p.pgd_alpha, p.attack_steps,
-                                      p.pgd_norm, p.random_start, p.ratio),
-    }
-
-    def latent(part):
-        model = models[LATENT_MODEL[part]]
-        if part.endswith("_random"):
-            return LatentRandom(model, p.eps, p.norm, p.away, p.ratio)
-        return LatentAdversarial(model, p.eps, p.alpha, p.attack_steps, p.norm,
-                                 p.random_start, p.ratio)
-
-    built = [latent(part) if part in LATENT_MODEL else makers[part]() for part in parts]
+    built = []
+    for part in parts:
+        cls = METHODS[part.name]
+        if part.name in LATENT_MODEL:
+            built.append(cls(models[LATENT_MODEL[part.name]], **part.params))
+        else:
+            built.append(cls(**part.params))
     return built[0] if len(built) == 1 else Compose(*built)
+
+
+class _Placeholder:
+    """Stands in for a latent model while a spec's parameters are validated."""
+
+
+def validate(spec: str) -> str:
+    """Checks `spec` (names, parameters and their values) without latent models;
+    returns it."""
+    build(spec, {"flow": _Placeholder(), "vaegan": _Placeholder()})
+    return spec
+
+
+__all__ = ["LATENT_MODEL", "METHODS", "NAMES", "build", "canonical", "label",
+           "latent_models_needed", "needs_flow", "parameters", "resolve", "validate",
+           "with_params"]

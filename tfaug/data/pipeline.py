@@ -1,5 +1,8 @@
 """tf.data pipelines: uint8 examples in, float32 images in [0, 1] out."""
 
+from typing import Dict, Optional
+
+import numpy as np
 import tensorflow as tf
 
 from tfaug.data.labeled import LabeledImages
@@ -25,20 +28,35 @@ def pad_crop_flip(image: tf.Tensor, seed: tf.Tensor, pad: int = 4) -> tf.Tensor:
 
 def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
                    crop_flip: bool = False, pad: int = 4, drop_remainder: bool = False,
-                   shuffle_buffer: int = 0, repeat: bool = False) -> tf.data.Dataset:
+                   shuffle_buffer: int = 0, repeat: bool = False,
+                   extras: Optional[Dict[str, np.ndarray]] = None) -> tf.data.Dataset:
     """Shuffled (and optionally pad-crop-flipped) batches of (image, label).
 
     The order and the crops are a function of `seed` alone; each pass over the
     dataset is shuffled anew. `shuffle_buffer` 0 shuffles the whole split.
     `drop_remainder` gives equal batches, which tf.distribute strategies need.
     `repeat` makes the batches endless, spanning passes, so a split smaller than one
-    batch still fills batches.
+    batch still fills batches. `extras` (name -> array with a row per example, e.g.
+    example indices or cached latents) ride along with the images: batches are then
+    ({"images": images, **extras}, labels).
     """
-    ds = data.as_dataset().shuffle(shuffle_buffer or max(len(data), 1), seed=seed,
-                                   reshuffle_each_iteration=True)
+    extras = dict(extras or {})
+    for name, values in extras.items():
+        if len(values) != len(data):
+            raise DataError(f"extras[{name!r}] has {len(values)} rows for "
+                            f"{len(data)} examples.")
+    ds = data.as_dataset()
+    if extras:
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(extras)).map(
+            lambda example, more: ({"images": example[0], **more}, example[1]))
+    ds = ds.shuffle(shuffle_buffer or max(len(data), 1), seed=seed,
+                    reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     if crop_flip:
+        if extras:
+            raise DataError("crop_flip changes the images after their extras (such as "
+                            "cached latents) were computed; crop in the training step.")
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
             lambda example, s: (pad_crop_flip(example[0], s, pad), example[1]),
@@ -55,5 +73,10 @@ def _finish(ds, batch_size, drop_remainder):
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1, got {batch_size}.")
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(lambda x, y: (to_unit_float(x), y),
-                  num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+    def unit(x, y):
+        if isinstance(x, dict):
+            return {**x, "images": to_unit_float(x["images"])}, y
+        return to_unit_float(x), y
+
+    return ds.map(unit, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)

@@ -120,6 +120,11 @@ class Glow(keras.Model):
         return chain(self.flow_layers)
 
     @property
+    def latent_shape(self):
+        """z has the image's shape."""
+        return tuple(self.config.image_shape)
+
+    @property
     def dims(self) -> int:
         return int(np.prod(self.config.image_shape))
 

@@ -111,6 +111,10 @@ class VAEGAN(keras.Model):
         self.loss_weights_ = LossWeights()
 
     # -- LatentModel ----------------------------------------------------------------
+    @property
+    def latent_shape(self):
+        return (self.config.latent_dim,)
+
     def posterior(self, x):
         mean, log_var = tf.split(self.encoder(x), 2, axis=-1)
         return mean, tf.clip_by_value(log_var, -20.0, 10.0)
@@ -230,6 +234,10 @@ class ClassSpecificVAEGAN(keras.Model):
     def decode(self, z, classes=None):
         return self._pick([m.decode(z) for m in self.per_class], classes)
 
+    @property
+    def latent_shape(self):
+        return (self.config.latent_dim,)
+
     def for_classes(self, classes):
         """This model as a LatentModel for a batch whose classes are `classes`."""
         return _BoundToClasses(self, classes)
@@ -241,6 +249,7 @@ class ClassSpecificVAEGAN(keras.Model):
 class _BoundToClasses:
     def __init__(self, model, classes):
         self.model, self.classes, self.config = model, classes, model.config
+        self.latent_shape = model.latent_shape
 
     def encode(self, x, validate: bool = True):
         return self.model.encode(x, validate, self.classes)

@@ -19,7 +19,7 @@ from tfaug import flows
 from tfaug.augment import registry
 from tfaug.errors import ConfigError
 from tfaug.study.report import write_outputs
-from tfaug.training import (ClassifierTrainConfig, load_splits, make_strategy,
+from tfaug.trainers.classifier import (ClassifierTrainConfig, load_splits, make_strategy,
                             train_classifier)
 
 field = cfglib.field
@@ -116,7 +116,7 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
         return config
     except flows.CheckpointError:
         pass
-    from tfaug.flows.trainer import FlowTrainConfig, FlowTrainer
+    from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer
     shape = tuple(full.info.image_shape)
     preset = config.flow_preset or FLOW_PRESETS.get(shape)
     if preset is None:

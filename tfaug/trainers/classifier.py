@@ -16,10 +16,13 @@ from typing import Optional, Tuple
 import keras
 import tensorflow as tf
 
+import numpy as np
+
 from tfaug import data, flows, io, models
 from tfaug import config as cfglib
-from tfaug.augment import registry
+from tfaug.augment import Examples, bind_classes, registry
 from tfaug.errors import CheckpointError, ConfigError
+from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
 
 field = cfglib.field
@@ -36,30 +39,23 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                     "final evaluation).")
     model: str = field("small_cnn", "Classifier: small_cnn or resnet18.")
     model_width: float = field(1.0, "Width multiplier of the classifier.")
-    augmentation: str = field("none", "none, standard, mixup, cutout, image_pgd, "
-                                      "latent_random, latent_adversarial, "
-                                      "vaegan_random, vaegan_adversarial, or a "
-                                      "'+'-joined chain such as "
-                                      "standard+latent_adversarial.")
+    augmentation: str = field("none", "Augmentation spec: none, standard, mixup, cutout, "
+                                      "image_pgd, latent_random, latent_adversarial, "
+                                      "vaegan_random or vaegan_adversarial, each with "
+                                      "optional parameters, '+'-joined and applied "
+                                      "left to right, e.g. 'standard(pad=2)+"
+                                      "latent_adversarial(eps=1.3,steps=1)'.")
     flow: Optional[str] = field(None, "Exported flow directory for latent "
                                       "augmentations (default: the shipped flow of the "
                                       "dataset).")
     vaegan: Optional[str] = field(None, "Exported VAE-GAN directory for vaegan_* "
                                         "augmentations (default: the shipped VAE-GAN "
                                         "of the dataset).")
-    eps: float = field(1.0, "Latent perturbation radius (prior standard deviations).")
-    alpha: float = field(0.5, "Latent PGD step size.")
-    attack_steps: int = field(3, "PGD steps (latent and image).")
-    norm: str = field("l2", "Norm of the latent ball: l2 or linf.")
-    random_start: bool = field(True, "Start PGD from a uniform point of the ball.")
-    away: bool = field(False, "latent_random: perturb away from the latent centre.")
-    ratio: float = field(1.0, "Share of each batch replaced by perturbed examples.")
-    pgd_eps: float = field(8 / 255, "Image PGD radius.")
-    pgd_alpha: float = field(2 / 255, "Image PGD step size.")
-    pgd_norm: str = field("linf", "Image PGD norm: l2 or linf.")
-    mixup_alpha: float = field(1.0, "Mixup Beta(alpha, alpha) parameter.")
-    cutout_size: int = field(8, "Cutout square side (pixels).")
-    pad: int = field(4, "Standard augmentation: padding before the random crop.")
+    latent_cache: bool = field(True, "When the augmentation starts with a latent "
+                                     "perturbation (e.g. latent_random+standard), "
+                                     "encode the labelled training images once before "
+                                     "training and feed their latents with them: the "
+                                     "training step then never encodes.")
     epochs: int = field(30, "Training epochs.")
     steps_per_epoch: Optional[int] = field(None, "Steps per epoch (None: one pass over "
                                                  "the labelled training data).")
@@ -67,7 +63,11 @@ class ClassifierTrainConfig(cfglib.DataSource):
     lr: float = field(0.1, "Peak learning rate (SGD).")
     momentum: float = field(0.9, "SGD momentum.")
     nesterov: bool = field(True, "Nesterov momentum.")
-    weight_decay: float = field(5e-4, "Weight decay (decoupled, in the optimizer).")
+    weight_decay: float = field(5e-4, "Weight decay (see weight_decay_mode).")
+    weight_decay_mode: str = field("decoupled", "coupled: an L2 term in the gradient "
+                                                "before momentum, as PyTorch's SGD (the "
+                                                "paper's 5e-4); decoupled: Keras SGD's "
+                                                "w -= lr * wd * w.")
     schedule: str = field("cosine", "Learning-rate schedule: cosine, step or constant.")
     lr_milestones: Tuple[float, ...] = field((0.3, 0.6, 0.8), "step schedule: "
                                              "fractions of training at which the "
@@ -76,7 +76,7 @@ class ClassifierTrainConfig(cfglib.DataSource):
     strategy: str = field("auto", "auto (multi-worker when TF_CONFIG names several "
                                   "workers, else mirrored over local GPUs, else one "
                                   "device), mirrored, multi_worker or default.")
-    jit: bool = field(True, "XLA-compile the training step.")
+    jit: Optional[bool] = field(None, cfglib.JIT_HELP)
     image_every: int = field(5, "Epochs between clean-vs-perturbed image grids.")
     seed: int = field(0, "Seed of the subset, data order, weights and perturbations.")
 
@@ -96,13 +96,24 @@ class ClassifierTrainConfig(cfglib.DataSource):
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
         if self.lr <= 0:
             raise ConfigError("lr must be > 0.")
-        placeholders = {"flow": _Placeholder(), "vaegan": _Placeholder()}
-        registry.build(self.augmentation, self, placeholders)  # checks parameters
+        if self.weight_decay < 0 or self.weight_decay_mode not in WEIGHT_DECAY_MODES:
+            raise ConfigError(f"weight_decay must be >= 0 and weight_decay_mode one of "
+                              f"{', '.join(WEIGHT_DECAY_MODES)}.")
+        registry.validate(self.augmentation)
         return self
 
+    @staticmethod
+    def unknown_key_hint(keys) -> str:
+        if set(keys) & MOVED_TO_SPEC:
+            return (" Augmentation parameters belong to the augmentation spec now, e.g. "
+                    "augmentation: \"standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,"
+                    "steps=3)\".")
+        return ""
 
-class _Placeholder:
-    """Stands in for a latent model while parameters are validated."""
+
+# Flat augmentation fields of earlier versions, now parameters in the spec.
+MOVED_TO_SPEC = {"eps", "alpha", "attack_steps", "norm", "random_start", "away", "ratio",
+                 "pgd_eps", "pgd_alpha", "pgd_norm", "mixup_alpha", "cutout_size", "pad"}
 
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
@@ -128,16 +139,32 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
 class AugmentedClassifier(keras.Model):
     """A classifier whose training batches pass through `augmentation` first.
 
-    The augmentation (and the frozen flow it holds) is not a tracked attribute: its
-    variables are neither trained nor saved with the classifier."""
+    Training batches are (images, labels) or ({"images", "index", "latents"}, labels)
+    (example positions in the training set, cached latents of the clean images). The
+    augmentation (and the frozen latent model it holds) is not a tracked attribute:
+    its variables are neither trained nor saved with the classifier. Its per-example
+    state (`num_examples` rows) is: non-trainable weights of this model, so
+    checkpoints and tf.distribute handle it like any weight."""
 
-    def __init__(self, classifier: keras.Model, augmentation, seed: int = 0, **kwargs):
+    def __init__(self, classifier: keras.Model, augmentation, seed: int = 0,
+                 num_examples: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         self.classifier = classifier
         object.__setattr__(self, "augmentation", augmentation)  # untracked
-        self.seed = seed
+        self.seed, self.num_examples = seed, num_examples
+        augmentation.build_state(num_examples, self._state_variable)
+
+    def _state_variable(self, name, shape):
+        if self.num_examples is None:
+            raise ConfigError(f"{self.augmentation!r} keeps state per training example: "
+                              "pass num_examples (the training set's size) to "
+                              "AugmentedClassifier.")
+        return self.add_weight(shape=shape, initializer="zeros", trainable=False,
+                               name=name, aggregation="only_first_replica")
 
     def call(self, x, training=False):
+        if isinstance(x, dict):  # a training batch's features (Keras builds on one)
+            x = x["images"]
         return self.classifier(x, training=training)
 
     def step_seed(self):
@@ -149,8 +176,12 @@ class AugmentedClassifier(keras.Model):
                        tf.int32)
 
     def augment(self, x, y):
+        examples = Examples()
+        if isinstance(x, dict):
+            examples = Examples(x.get("index"), x.get("latents"))
+            x = x["images"]
         x, y = self.augmentation(x, y, self.classifier, training=True,
-                                 seed=self.step_seed())
+                                 seed=self.step_seed(), examples=examples)
         return tf.stop_gradient(x), tf.stop_gradient(y)
 
     def train_step(self, batch):
@@ -179,9 +210,10 @@ class PerturbationImages(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every:
             return
-        model = self.model
-        out, _ = model.augmentation(self.images, self.labels, model.classifier,
-                                    training=True, seed=tf.constant([7, epoch]))
+        model = self.model  # these images have no per-example state: stateless twin
+        out, _ = model.augmentation.stateless()(self.images, self.labels,
+                                                model.classifier, training=True,
+                                                seed=tf.constant([7, epoch]))
         with self.writer.as_default(step=epoch):
             tf.summary.image("clean (top) vs augmented (bottom)",
                              image_grid(tf.concat([self.images, out], 0), 2)[None])
@@ -233,25 +265,24 @@ def _one_hot(ds, k):
 
 
 def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
-                       total_steps: int) -> AugmentedClassifier:
+                       total_steps: int, num_examples: int) -> AugmentedClassifier:
     """The config's classifier wrapped with its augmentation (over the frozen
-    `latent_models`) and compiled with SGD on the config's schedule; call under the
-    strategy's scope."""
+    `latent_models`; per-example state for `num_examples` training examples) and
+    compiled with SGD on the config's schedule; call under the strategy's scope."""
     for model in latent_models.values():
         model.trainable = False
-    aug = registry.build(config.augmentation, config, latent_models, info.image_shape)
+    aug = registry.build(config.augmentation, latent_models, info.image_shape)
     classifier = models.build(config.model, info.image_shape, info.num_classes,
                               width=config.model_width)
-    model = AugmentedClassifier(classifier, aug, seed=config.seed)
+    model = AugmentedClassifier(classifier, aug, seed=config.seed,
+                                num_examples=num_examples)
     model.build((None, *info.image_shape))
     model.compile(
-        optimizer=keras.optimizers.SGD(make_schedule(config, total_steps),
-                                       momentum=config.momentum,
-                                       nesterov=config.nesterov,
-                                       weight_decay=config.weight_decay or None),
+        optimizer=sgd(make_schedule(config, total_steps), config.momentum,
+                      config.nesterov, config.weight_decay, config.weight_decay_mode),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-        jit_compile=config.jit)
+        jit_compile=cfglib.use_xla(config.jit))
     # Built now, so weights loaded into a fresh model (Keras Tuner's Hyperband rounds)
     # bring their optimizer state and step count, and the schedule continues.
     model.optimizer.build(model.trainable_variables)
@@ -262,15 +293,61 @@ def steps_per_epoch(config: ClassifierTrainConfig, train_size: int) -> int:
     return config.steps_per_epoch or max(-(-train_size // config.batch_size), 1)
 
 
-def fit_datasets(config: ClassifierTrainConfig, splits: Splits):
-    """(training, validation) datasets of one-hot batches for Model.fit; the training
-    one repeats (fit bounds it by steps_per_epoch), validation is None when empty."""
+def cached_latent_model(config: ClassifierTrainConfig, latent_models: dict):
+    """The latent model whose latents of the clean training images the augmentation
+    reads first (so they can be cached), or None."""
+    if not config.latent_cache:
+        return None
+    first = registry.resolve(config.augmentation)[0].name
+    return latent_models.get(registry.LATENT_MODEL.get(first))
+
+
+def encode_all(latent_model, images: data.LabeledImages,
+               batch_size: int = 256) -> np.ndarray:
+    """The latents of every image (class-specific models use each image's label)."""
+    encode = tf.function(lambda x, y: bind_classes(latent_model, y).encode(
+        x, validate=False))
+    return np.concatenate([encode(x, y).numpy() for x, y in
+                           data.eval_pipeline(images, batch_size)]) if len(images) \
+        else np.zeros((0, *latent_model.latent_shape), np.float32)
+
+
+def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: dict):
+    """(training, validation) datasets of one-hot batches for Model.fit. Training
+    batches carry each example's index and, when the augmentation's latents can be
+    cached, its latents (encoded here, once); they repeat (fit bounds them by
+    steps_per_epoch). Validation is None when empty."""
     k = splits.train.info.num_classes
+    extras = {"index": np.arange(len(splits.train), dtype=np.int64)}
+    cached = cached_latent_model(config, latent_models)
+    if cached is not None:
+        extras["latents"] = encode_all(cached, splits.train)
     train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
                                             seed=config.seed, drop_remainder=True,
-                                            repeat=True), k)
+                                            repeat=True, extras=extras), k)
     val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
     return train_ds, val_ds
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Records each finished epoch's duration in `path` (JSON, atomic), across
+    resumes: an interrupted epoch is counted once, when it is run again."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.seconds = io.read_json(path, default={})
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds[str(epoch)] = time.time() - self._start
+        io.write_json(self.path, self.seconds)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.seconds.values()))
 
 
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
@@ -278,7 +355,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                      callbacks=()) -> dict:
     """Trains, evaluates on validation and test, writes report.json; returns it.
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
-    it reached, with its optimizer state)."""
+    it reached, with its optimizer state and per-example augmentation state)."""
     started = time.time()
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
@@ -286,19 +363,27 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     splits = splits or load_splits(config)
     info = splits.train.info
     k = info.num_classes
+    if not len(splits.train):
+        raise ConfigError("The labelled training split is empty: set labels_per_class "
+                          "or label_fraction above 0.")
     keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(config, len(splits.train))
     with strategy.scope():
-        model = compile_classifier(config, latent_models, info, steps * config.epochs)
+        model = compile_classifier(config, latent_models, info, steps * config.epochs,
+                                   len(splits.train))
     classifier, aug = model.classifier, model.augmentation
-    train_ds, val_ds = fit_datasets(config, splits)
+    cache_start = time.time()
+    train_ds, val_ds = fit_datasets(config, splits, latent_models)
+    cache_seconds = time.time() - cache_start
     grid = splits.val if len(splits.val) >= 8 else splits.train
     grid_x = data.to_unit_float(grid.images[:8])
     grid_y = tf.one_hot(grid.labels[:8], k)
     log_dir = os.path.join(out_dir, "tensorboard")
+    epoch_seconds = EpochSeconds(os.path.join(out_dir, "epoch_seconds.json"))
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
                                          double_checkpoint=True),
+        epoch_seconds,
         keras.callbacks.TensorBoard(log_dir),
         PerturbationImages(log_dir, grid_x, grid_y, config.image_every),
         *callbacks,
@@ -326,6 +411,9 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "history": {k2: [float(v) for v in vals] for k2, vals in history.history.items()},
         "epochs_this_run": epochs_run,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
+        "latents_cached": cached_latent_model(config, latent_models) is not None,
+        "cache_seconds": cache_seconds,
+        "train_seconds": epoch_seconds.total,
         "train_images_per_second": epochs_run * steps * config.batch_size / fit_time,
         "wall_time_s": time.time() - started,
     }

@@ -8,6 +8,7 @@ test split."""
 import dataclasses
 import os
 import time
+from typing import Optional
 
 import keras
 import numpy as np
@@ -42,7 +43,7 @@ class VAEGANTrainConfig(cfglib.DataSource):
     image_every: int = field(1, "Epochs between reconstruction and sample grids.")
     class_specific: bool = field(False, "Train one VAE-GAN per class on that class's "
                                         "images (Stutz et al.) instead of one for all.")
-    jit: bool = field(True, "XLA-compile the training step.")
+    jit: Optional[bool] = field(None, cfglib.JIT_HELP)
     seed: int = field(0, "Seed of the weights, data order and noise.")
 
     def validate(self):
@@ -89,7 +90,8 @@ class ReconstructionImages(keras.callbacks.Callback):
 def fit_one(model: VAEGAN, config: VAEGANTrainConfig, out_dir: str, train, grid,
             verbose: int, callbacks=()):
     """Fits (or resumes) one VAE-GAN on `train` in out_dir; returns the History."""
-    model.compile(config.lr, config.loss_weights(), jit_compile=config.jit)
+    model.compile(config.lr, config.loss_weights(),
+                  jit_compile=cfglib.use_xla(config.jit))
     model.build((None, *train.info.image_shape))
     images = data.train_pipeline(train, config.batch_size, seed=config.seed,
                                  drop_remainder=True, repeat=True).map(lambda x, y: x)

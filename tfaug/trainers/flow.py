@@ -54,7 +54,7 @@ class FlowTrainConfig(cfglib.DataSource):
     max_bad_steps: int = field(20, "Stop after this many non-finite steps in a row.")
     temperatures: Tuple[float, ...] = field((0.0, 0.5, 0.7, 1.0),
                                             "Sampling temperatures shown.")
-    jit: bool = field(True, "XLA-compile the training step.")
+    jit: Optional[bool] = field(None, cfglib.JIT_HELP)
     seed: int = field(0, "Seed of data order, dequantisation noise and init.")
 
     def validate(self):
@@ -100,10 +100,11 @@ class FlowTrainer:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(out_dir, "checkpoints"), max_to_keep=3)
         self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
-        self._train_step = tf.function(self._step, jit_compile=config.jit)
+        xla = cfglib.use_xla(config.jit)
+        self._train_step = tf.function(self._step, jit_compile=xla)
         self._bpd = tf.function(
             lambda x, seed: self.glow.bits_per_dim(x, seed, validate=False),
-            jit_compile=config.jit)
+            jit_compile=xla)
 
     # -- the compiled step ----------------------------------------------------------
     def _step(self, x):
