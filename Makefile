@@ -40,9 +40,24 @@ data:
 	  fi; \
 	fi
 
+# With PEER_DIR (an extracted flow-lp checkout) and PEER_PYTHON (a Python with CPU
+# PyTorch; see ../shared/bench/peer/README.md), the reference runs first, in the same
+# sitting, and benchmarks/compare.py prints tfaug / flow-lp ratios.
+PEER_PYTHON ?= python3
+PEER_BENCH ?= ../shared/bench/peer/peer_bench.py
+BENCH_DIR ?= runs/bench
+
 bench: setup
-	$(PY) benchmarks/flow_throughput.py
-	$(PY) benchmarks/augment_throughput.py
+	mkdir -p $(BENCH_DIR)
+	@if [ -n "$(PEER_DIR)" ]; then \
+	  PEER_DIR=$(PEER_DIR) $(PEER_PYTHON) $(PEER_BENCH) --sections A,B,C \
+	    --out $(BENCH_DIR)/peer.json; fi
+	$(PY) benchmarks/flow_throughput.py --out=$(BENCH_DIR)/flow.json
+	$(PY) benchmarks/augment_throughput.py --setups=lenet,small_cnn \
+	  --out=$(BENCH_DIR)/augment.json
+	@if [ -n "$(PEER_DIR)" ]; then \
+	  $(PY) benchmarks/compare.py --flow=$(BENCH_DIR)/flow.json \
+	    --augment=$(BENCH_DIR)/augment.json --peer=$(BENCH_DIR)/peer.json; fi
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -4,10 +4,12 @@ Configurations from the Glow issue:
   (a) 32x32x3, L=3, K=4, width 64, training batch 64
   (b) 28x28x1, L=2, K=8, width 64, training batch 64
 encode/decode at batch 256. Each figure is the median of --repeats timed runs of
---iters calls after a warm-up (compilation excluded). Run with the machine otherwise
-idle:  .venv/bin/python benchmarks/flow_throughput.py [--nojit] [--configs=b]
+--iters calls after a warm-up (compilation excluded); --out writes them as JSON for
+benchmarks/compare.py. Run with the machine otherwise idle:
+  .venv/bin/python benchmarks/flow_throughput.py [--jit] [--configs=b]
 """
 
+import json
 import os
 import sys
 
@@ -28,9 +30,11 @@ CONFIGS = {
     "b": GlowConfig((28, 28, 1), levels=2, steps=8, width=64),
 }
 flags.DEFINE_list("configs", ["a", "b"], "Which configurations to measure.")
-flags.DEFINE_bool("jit", True, "XLA-compile (jit_compile=True) the measured functions.")
+flags.DEFINE_bool("jit", False, "XLA-compile (jit_compile=True) the measured functions "
+                               "(slower on CPU).")
 flags.DEFINE_integer("iters", 10, "Calls per timed run.")
-flags.DEFINE_integer("repeats", 3, "Timed runs; the median is reported.")
+flags.DEFINE_integer("repeats", 5, "Timed runs; the median is reported.")
+flags.DEFINE_string("out", None, "Write the figures as JSON here.")
 FLAGS = flags.FLAGS
 
 
@@ -70,14 +74,17 @@ def measure(name, config):
     for what, rate in results.items():
         print(f"    {what:<24} {rate:8.0f} img/s")
     sys.stdout.flush()
+    return results
 
 
 def main(argv):
     del argv
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, oneDNN "
           f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
-    for name in FLAGS.configs:
-        measure(name, CONFIGS[name])
+    figures = {name: measure(name, CONFIGS[name]) for name in FLAGS.configs}
+    if FLAGS.out:
+        with open(FLAGS.out, "w") as f:
+            json.dump({"jit": FLAGS.jit, "configs": figures}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,21 @@ class FlowLayer(keras.layers.Layer):
     def initialize(self, x) -> None:
         """Data-dependent initialisation from a batch `x` of this layer's inputs."""
 
+    def fused_with(self, following: "FlowLayer"):
+        """One bijector doing this layer then `following`, when cheaper than the two
+        (e.g. ActNorm + 1x1 conv as one matmul); None otherwise."""
+        return None
+
 
 def chain(layers) -> tfb.Bijector:
-    """The bijector applying `layers` in order (TFP's Chain applies the last first)."""
-    return tfb.Chain([layer.bijector() for layer in reversed(layers)])
+    """The bijector applying `layers` in order (TFP's Chain applies the last first),
+    with adjacent layers fused where a layer knows how (`fused_with`)."""
+    bijectors, i = [], 0
+    while i < len(layers):
+        fused = layers[i].fused_with(layers[i + 1]) if i + 1 < len(layers) else None
+        bijectors.append(fused if fused is not None else layers[i].bijector())
+        i += 2 if fused is not None else 1
+    return tfb.Chain(bijectors[::-1])
 
 
 def initialize_sequence(layers, x):

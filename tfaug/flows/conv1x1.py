@@ -39,6 +39,30 @@ class PixelwiseScaleMatvecLU(tfb.ScaleMatvecLU):
         return _per_pixel(y, tf.linalg.inv(self._weight()))
 
 
+class PixelwiseAffine(tfb.Bijector):
+    """y = M x + c at every pixel (M: C x C, c: C), over event shape (H, W, C), with
+    a given log|det M|: log|det J| = H W log|det M|. ActNorm followed by the 1x1 conv
+    is one such map, M = W diag(e^s), c = W (b e^s): one matmul instead of a shift, a
+    scale and a matmul, forward and backward."""
+
+    def __init__(self, matrix, shift, log_abs_det, name="actnorm_conv1x1"):
+        super().__init__(forward_min_event_ndims=3, is_constant_jacobian=True,
+                         validate_args=False, name=name)
+        self._matrix, self._shift, self._log_abs_det = matrix, shift, log_abs_det
+
+    def _forward(self, x):
+        return _per_pixel(x, self._matrix) + self._shift
+
+    def _inverse(self, y):
+        return _per_pixel(y - self._shift, tf.linalg.inv(self._matrix))
+
+    def _forward_log_det_jacobian(self, x):
+        return float(x.shape[-3] * x.shape[-2]) * self._log_abs_det
+
+    def _inverse_log_det_jacobian(self, y):
+        return -float(y.shape[-3] * y.shape[-2]) * self._log_abs_det
+
+
 def random_rotation(channels: int, seed: int) -> np.ndarray:
     q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((channels, channels)))
     return (q * np.sign(np.diag(r))).astype(np.float32)
@@ -70,3 +94,11 @@ class Invertible1x1Conv(FlowLayer):
         if self.kind == "lu":
             return PixelwiseScaleMatvecLU(w, tf.convert_to_tensor(self.permutation))
         return tfb.ScaleMatvecLinearOperator(tf.linalg.LinearOperatorFullMatrix(w))
+
+    def matrix_and_log_abs_det(self):
+        """W (C x C) and log|det W|."""
+        w = tf.convert_to_tensor(self.weights_)
+        if self.kind == "lu":
+            return (tfp.math.lu_reconstruct(w, tf.convert_to_tensor(self.permutation)),
+                    tf.reduce_sum(tf.math.log(tf.abs(tf.linalg.diag_part(w)))))
+        return w, tf.linalg.slogdet(w)[1]

@@ -19,7 +19,9 @@ COUPLINGS = ("sigmoid", "tanh", "additive")
 
 
 class AffineCouplingBijector(tfb.Bijector):
-    """Coupling over event shape (H, W, C), C even; `params(xa) -> (t, log_scale)`."""
+    """Coupling over event shape (H, W, C), C even; `params(xa) -> (t, raw)`, raw the
+    scale's pre-activation (None when additive), turned into the scale, its inverse
+    and its log by each subclass (so mapping never computes a log it does not need)."""
 
     def __init__(self, params, additive: bool, name="coupling"):
         super().__init__(forward_min_event_ndims=3, is_constant_jacobian=additive,
@@ -28,45 +30,55 @@ class AffineCouplingBijector(tfb.Bijector):
 
     def _forward(self, x):
         xa, xb = tf.split(x, 2, axis=-1)
-        shift, log_scale = self._params(x)
-        return tf.concat([xa, self._apply(xb, shift, log_scale)], axis=-1)
+        shift, raw = self._params(x)
+        return tf.concat([xa, self._apply(xb, shift, raw)], axis=-1)
 
     def _inverse(self, z):
         za, zb = tf.split(z, 2, axis=-1)
-        shift, log_scale = self._params(z)  # za == xa: same network input
-        return tf.concat([za, self._undo(zb, shift, log_scale)], axis=-1)
+        shift, raw = self._params(z)  # za == xa: same network input
+        return tf.concat([za, self._undo(zb, shift, raw)], axis=-1)
 
     def _forward_log_det_jacobian(self, x):
-        _, log_scale = self._params(x)
-        if log_scale is None:
+        _, raw = self._params(x)
+        if raw is None:
             return tf.zeros(tf.shape(x)[:-3], x.dtype)
-        return tf.reduce_sum(log_scale, axis=[-3, -2, -1])
+        return tf.reduce_sum(self._log_scale(raw), axis=[-3, -2, -1])
 
     def _inverse_log_det_jacobian(self, z):
         return -self._forward_log_det_jacobian(z)
 
 
 class _ShiftThenScale(AffineCouplingBijector):
-    def _apply(self, xb, shift, log_scale):
-        return (xb + shift) * tf.exp(log_scale)
+    """scale = sigmoid(raw): 1 / scale = 1 + exp(-raw), log scale = log_sigmoid(raw)."""
 
-    def _undo(self, zb, shift, log_scale):
-        return zb * tf.exp(-log_scale) - shift
+    def _apply(self, xb, shift, raw):
+        return (xb + shift) * tf.sigmoid(raw)
+
+    def _undo(self, zb, shift, raw):
+        return zb * (1.0 + tf.exp(-raw)) - shift
+
+    def _log_scale(self, raw):
+        return tf.math.log_sigmoid(raw)
 
 
 class _ScaleThenShift(AffineCouplingBijector):
-    def _apply(self, xb, shift, log_scale):
-        return xb * tf.exp(log_scale) + shift
+    """log scale = raw (already a * tanh(.))."""
 
-    def _undo(self, zb, shift, log_scale):
-        return (zb - shift) * tf.exp(-log_scale)
+    def _apply(self, xb, shift, raw):
+        return xb * tf.exp(raw) + shift
+
+    def _undo(self, zb, shift, raw):
+        return (zb - shift) * tf.exp(-raw)
+
+    def _log_scale(self, raw):
+        return raw
 
 
 class _Additive(AffineCouplingBijector):
-    def _apply(self, xb, shift, log_scale):
+    def _apply(self, xb, shift, raw):
         return xb + shift
 
-    def _undo(self, zb, shift, log_scale):
+    def _undo(self, zb, shift, raw):
         return zb - shift
 
 
@@ -101,7 +113,7 @@ class Coupling(FlowLayer):
             return h, None
         shift, raw = tf.split(h, 2, axis=-1)
         if self.kind == "sigmoid":
-            return shift, tf.math.log_sigmoid(raw + 2.0)
+            return shift, raw + 2.0
         return shift, tf.convert_to_tensor(self.tanh_scale) * tf.tanh(raw)
 
     def bijector(self):
