@@ -91,10 +91,19 @@ class LatentAdversarial(PGDAugmentation):
             return _decoded(model, z + self.delta(z, classifier, targets, seed, model),
                             images)
         history = self._check_history(examples)
-        start = history.read(examples.index, self.fresh_start(tf.shape(z), seed))
-        dz = self.delta(z, classifier, targets, seed, model, start)
-        with tf.control_dependencies(history.write(examples.index, dz)):
-            return tf.identity(_decoded(model, z + dz, images))
+        fresh = self.fresh_start(tf.shape(z), seed)
+        dz = self.delta(z, classifier, targets, seed, model,
+                        history.read(examples.index, fresh))
+        decoded = model.decode(z + dz)
+        # Accumulated steps can reach a perturbation where the decoder overflows; the
+        # example then trains clean, and its history restarts (else it stays stuck:
+        # a NaN gradient never moves it).
+        finite = tf.reduce_all(tf.math.is_finite(decoded),
+                               axis=list(range(1, decoded.shape.rank)))
+        keep = tf.reshape(finite, [-1] + [1] * (dz.shape.rank - 1))
+        with tf.control_dependencies(history.write(examples.index,
+                                                   tf.where(keep, dz, fresh))):
+            return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
 
     def _check_history(self, examples):
         if self._history is None:

@@ -306,7 +306,7 @@ def encode_all(latent_model, images: data.LabeledImages,
                batch_size: int = 256) -> np.ndarray:
     """The latents of every image (class-specific models use each image's label)."""
     encode = tf.function(lambda x, y: bind_classes(latent_model, y).encode(
-        x, validate=False))
+        x, validate=False), reduce_retracing=True)
     return np.concatenate([encode(x, y).numpy() for x, y in
                            data.eval_pipeline(images, batch_size)]) if len(images) \
         else np.zeros((0, *latent_model.latent_shape), np.float32)
