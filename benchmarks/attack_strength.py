@@ -96,7 +96,7 @@ def losses_on_one_classifier(model, glow, splits):
         out = glow.decode(z + dz)
         overflowed[name] += int(tf.reduce_sum(tf.cast(~tf.reduce_all(
             tf.math.is_finite(out), axis=[1, 2, 3]), tf.int32)))
-        return finite_or_clean(tf.clip_by_value(out, 0, 1), x)
+        return tf.clip_by_value(finite_or_clean(out, x), 0, 1)
     start = 0
     for i, (x, _) in enumerate(data.eval_pipeline(splits.train, 256)):
         index = tf.range(start, start + len(x), dtype=tf.int64)

@@ -214,3 +214,32 @@ def test_amortized_attack_compiles_with_xla(flow, classifier):
                        jit_compile=True)
     out = step(x, y, tf.range(8, dtype=tf.int64))
     assert out.shape == x.shape and float(tf.reduce_max(tf.abs(rows.value[:8]))) > 0
+
+
+class _OverflowingDecoder:
+    """A latent model whose decoder overflows for latents with a positive first
+    coordinate (as a flow can, far off its manifold)."""
+    latent_shape = (8, 8, 1)
+
+    def encode(self, x, validate=True):
+        return x - 0.5
+
+    def decode(self, z):
+        bad = tf.reshape(z[:, 0, 0, 0] > 0, [-1, 1, 1, 1])
+        return tf.where(bad, np.inf, tf.sigmoid(z))
+
+
+def test_example_whose_decode_overflows_restarts_its_history(classifier):
+    x, y = _batch(4)
+    x = tf.concat([tf.fill([2, 8, 8, 1], 0.9), tf.fill([2, 8, 8, 1], 0.1)], 0)
+    aug = augment.LatentAdversarial(_OverflowingDecoder(), eps=0.3, alpha=0.1, steps=1,
+                                    random_start=False, amortized=True)
+    model = _state_model(aug, classifier, 4)
+    rows = next(v for v in model.non_trainable_variables
+                if v.name == "latent_perturbation")
+    out, _ = aug(x, y, classifier, seed=SEED, examples=Examples(index=tf.range(4)))
+    np.testing.assert_array_equal(out[:2].numpy(), x[:2].numpy())  # trained clean
+    assert not rows.numpy()[:2].any()      # overflowing examples restart from zero
+    assert rows.numpy()[2:].any()          # the others keep their perturbation
+    plain, _ = augment.LatentRandom(_OverflowingDecoder(), eps=0.0)(x, y, seed=SEED)
+    np.testing.assert_array_equal(plain[:2].numpy(), x[:2].numpy())  # not white

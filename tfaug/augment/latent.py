@@ -26,7 +26,9 @@ def _latents(model, images, examples):
 
 
 def _decoded(model, z, images):
-    return finite_or_clean(tf.clip_by_value(model.decode(z), 0.0, 1.0), images)
+    """decode(z) clipped to [0, 1]; the clean image where it is not finite (checked
+    before clipping, which would turn an overflow into a white image)."""
+    return tf.clip_by_value(finite_or_clean(model.decode(z), images), 0.0, 1.0)
 
 
 class LatentRandom(PartialAugmentation):
@@ -103,7 +105,7 @@ class LatentAdversarial(PGDAugmentation):
         keep = tf.reshape(finite, [-1] + [1] * (dz.shape.rank - 1))
         with tf.control_dependencies(history.write(examples.index,
                                                    tf.where(keep, dz, fresh))):
-            return finite_or_clean(tf.clip_by_value(decoded, 0.0, 1.0), images)
+            return tf.clip_by_value(finite_or_clean(decoded, images), 0.0, 1.0)
 
     def _check_history(self, examples):
         if self._history is None:
