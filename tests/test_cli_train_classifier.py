@@ -18,7 +18,8 @@ def test_low_data_run_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["sizes"] == {"train": 50, "val": 30, "test": 40}
-    assert report["config"]["augmentation"] == "standard+latent_adversarial"
+    assert report["config"]["augmentation"] == \
+        "standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,steps=3)"
     assert "test accuracy" in result.stdout
 
 

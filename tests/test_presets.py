@@ -9,7 +9,7 @@ from tfaug import config as cfglib
 from tfaug.trainers.flow import FlowTrainConfig
 from tfaug.study import StudyConfig
 from tfaug.trainers.classifier import ClassifierTrainConfig
-from tfaug.tuning import TuningConfig
+from tfaug.tuning import MethodsTuningConfig, TuningConfig
 from tfaug.trainers.vaegan import VAEGANTrainConfig
 
 PRESETS = sorted(os.path.basename(p)[:-5]
@@ -20,7 +20,7 @@ def _config_class(name):
     if name.startswith("study_"):
         return StudyConfig
     if name.startswith("tune_"):
-        return TuningConfig
+        return MethodsTuningConfig if name.endswith("_methods") else TuningConfig
     if name.endswith("_vaegan"):
         return VAEGANTrainConfig
     return FlowTrainConfig if "_glow" in name else ClassifierTrainConfig
@@ -34,7 +34,18 @@ def test_preset_loads_and_validates(name):
 
 def test_the_main_job_preset_is_the_documented_study():
     config = cfglib.load(StudyConfig, "study_fashion_mnist")
-    assert config.budgets == (10, 50, 250) and config.seeds == 3
+    assert config.budgets == (10, 50, 250)
     assert config.methods == ("none", "standard", "latent_random", "latent_adversarial")
-    assert len(config.grid()) == 36
-    assert "validation split" in config.notes
+    assert config.tuned and config.weight_decay_mode == "coupled"
+
+
+def test_study_and_tuning_presets_train_alike():
+    """The full study uses values tuned with exactly its training settings."""
+    from tfaug.tuning.methods import SHARED_TRAINING
+    full = cfglib.load(StudyConfig, "study_fashion_mnist_full")
+    tuning = cfglib.load(MethodsTuningConfig, "tune_fashion_mnist_methods")
+    for key in SHARED_TRAINING:
+        assert getattr(full, key) == getattr(tuning, key), key
+    for budget in tuning.budgets:
+        assert full.steps(budget) == tuning.steps(budget)
+    assert tuning.seed not in range(full.seed, full.seed + max(full.seeds))

@@ -1,6 +1,7 @@
 """The low-data study: end to end on generated data, resumable, reports from CSV."""
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -18,9 +19,9 @@ def _config(tmp_path, **overrides):
     values = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
                                                            n_train=120, n_test=30),
                   flow=save_tiny_flow(tmp_path / "flow"), budgets=(2, 4),
-                  methods=("none", "latent_random"), seeds=1, val_per_class=2,
-                  model_width=0.25, epochs=1, steps_per_epoch=2, batch_size=8,
-                  jit=False, eps=0.5)
+                  methods=("none", "latent_random(eps=0.5)"), seeds=(1,),
+                  val_per_class=2, model_width=0.25, epochs=1, steps_per_epoch=2,
+                  batch_size=8, jit=False)
     return cfglib.from_dict(study.StudyConfig, {**values, **overrides})
 
 
@@ -49,8 +50,8 @@ def test_tiny_study_writes_all_outputs_and_rerun_skips_finished_runs(tmp_path):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with open(os.path.join(out, "accuracy.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    reports = [os.path.join(study.run_dir(out, b, m, s), "report.json")
-               for b, m, s in config.grid()]
+    reports = [os.path.join(study.run_dir(out, run), "report.json")
+               for run in config.grid()]
     stamps = [os.path.getmtime(p) for p in reports]
     messages = []
     again = study.run_study(config, out, log=messages.append)
@@ -63,7 +64,7 @@ def test_corrupt_result_is_reported_and_run_again(tmp_path):
     config, out = _config(tmp_path, budgets=(2,), methods=("none",)), str(
         tmp_path / "study")
     study.run_study(config, out, log=lambda _: None)
-    path = os.path.join(study.run_dir(out, 2, "none", 0), "report.json")
+    path = os.path.join(study.run_dir(out, study.Run(2, "none", 0)), "report.json")
     with open(path, "w") as f:
         f.write('{"config": {"labels_per_')
     messages = []
@@ -78,11 +79,16 @@ def test_vaegan_methods_run_beside_the_flows_with_the_same_protocol(tmp_path):
     vaegan_dir = str(tmp_path / "vaegan")
     vaegan.save(vaegan.VAEGAN(vaegan.VAEGANConfig(latent_dim=3, width=4)), vaegan_dir)
     config, out = _config(tmp_path, budgets=(2,), vaegan=vaegan_dir, methods=(
-        "latent_adversarial", "vaegan_adversarial")), str(tmp_path / "study")
+        "latent_adversarial", "vaegan_adversarial",
+        "reconstruction: vaegan_random(eps=0,ratio=0.5)")), str(tmp_path / "study")
     rows = study.run_study(config, out, log=lambda _: None)
-    assert [r["method"] for r in rows] == ["latent_adversarial", "vaegan_adversarial"]
-    reports = {m: json.load(open(os.path.join(study.run_dir(out, 2, m, 0),
-                                              "report.json"))) for m in config.methods}
+    assert [r["method"] for r in rows] == ["latent_adversarial", "vaegan_adversarial",
+                                           "reconstruction"]
+    reports = {m: json.load(open(os.path.join(study.run_dir(out, study.Run(2, m, 0)),
+                                              "report.json")))
+               for m in ("latent_adversarial", "vaegan_adversarial", "reconstruction")}
+    assert reports["reconstruction"]["config"]["augmentation"] == \
+        "vaegan_random(eps=0,ratio=0.5)"
     assert "LatentAdversarial" in reports["vaegan_adversarial"]["augmentation"]
     same = {k: v for k, v in reports["latent_adversarial"]["config"].items()
             if k != "augmentation"}
@@ -92,14 +98,21 @@ def test_vaegan_methods_run_beside_the_flows_with_the_same_protocol(tmp_path):
         assert "| vaegan_adversarial |" in f.read()
 
 
+def _fake_rows(config, budgets=(10, 50), seeds=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"labels_per_class": b, "method": m, "variant": "", "seed": s,
+             "model": "small_cnn", "model_width": 1.0, "augmentation": m, "lr": 0.02,
+             "steps": 40, "val_accuracy": float(rng.uniform(0.5, 0.9)),
+             "test_accuracy": float(rng.uniform(0.5, 0.9)),
+             "val_last_quarter_gain": 0.001, "train_seconds": 2.0, "wall_time_s": 3.0,
+             "train_size": 10 * b, "optimizer_steps": 40}
+            for b in budgets for m in config.methods for s in range(seeds)]
+
+
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
     config = _config(tmp_path, methods=("none", "standard", "latent_random"),
-                     budgets=(10, 50))
-    rng = np.random.default_rng(0)
-    rows = [{"labels_per_class": b, "method": m, "seed": s, "val_accuracy": 0.5,
-             "test_accuracy": float(rng.uniform(0.5, 0.9)), "wall_time_s": 1.0,
-             "train_size": 10 * b, "optimizer_steps": 5}
-            for b in (10, 50) for m in config.methods for s in range(3)]
+                     budgets=(10, 50), seeds=(3,))
+    rows = _fake_rows(config)
     out = str(tmp_path / "out")
     os.makedirs(out)
     study.write_outputs(out, rows, config)
@@ -112,13 +125,17 @@ def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
             accs = [float(r["test_accuracy"]) for r in csv_rows
                     if r["method"] == m and int(r["labels_per_class"]) == b]
             assert cells[(m, j)] == pytest.approx(100 * np.mean(accs), abs=0.006)
-    none50 = np.mean([r["test_accuracy"] for r in rows
-                      if r["method"] == "none" and r["labels_per_class"] == 50])
-    lr50 = np.mean([r["test_accuracy"] for r in rows
-                    if r["method"] == "latent_random" and r["labels_per_class"] == 50])
-    gain = f"{100 * (lr50 - none50) / none50:+.2f}"
-    over_none = report.split("over `none`")[1].split("over `standard`")[0]
-    assert re.search(r"\| latent_random \| [^|]+ \| " + re.escape(gain), over_none)
+    # the paired difference to none at 50, per seed, with its t interval
+    by = lambda m: {r["seed"]: r["test_accuracy"] for r in rows
+                    if r["method"] == m and r["labels_per_class"] == 50}
+    d = np.array([by("latent_random")[s] - by("none")[s] for s in range(3)])
+    half = 4.302653 * d.std(ddof=1) / np.sqrt(3)  # t(0.975, 2 degrees of freedom)
+    expected = (f"{100 * d.mean():+.2f} [{100 * (d.mean() - half):+.2f}, "
+                f"{100 * (d.mean() + half):+.2f}]")
+    paired_section = report.split("## Paired difference to `none`")[1].split("##")[0]
+    assert re.search(r"\| latent_random \| [^|]+ \| " + re.escape(expected),
+                     paired_section), paired_section
+    assert os.path.getsize(os.path.join(out, "cost.png")) > 0
     # edit the CSV: a report rebuilt from it follows the edit
     for r in csv_rows:
         r["test_accuracy"] = "0.25"
@@ -126,17 +143,22 @@ def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
         writer = csv.DictWriter(f, study.COLUMNS)
         writer.writeheader()
         writer.writerows(csv_rows)
-    rebuilt = study.markdown_report(
-        study.summarize(study.read_rows(os.path.join(out, "results.csv"))), config)
+    rebuilt = study.markdown_report(study.read_rows(os.path.join(out, "results.csv")),
+                                    config)
     assert set(_table_cells(rebuilt).values()) == {25.0}
 
 
 @pytest.mark.parametrize("overrides, message", [
     (dict(labels_per_class=5), "do not set labels_per_class"),
     (dict(methods=("none", "sharpen")), "sharpen"),
-    (dict(methods=("none", "none")), "distinct"),
+    (dict(methods=("none", "none")), "distinct labels"),
+    (dict(methods=("latent_random(eps=1)", "latent_random(eps=2)")), "distinct labels"),
     (dict(budgets=(0, 10)), "budgets"),
-    (dict(seeds=0), "seeds"),
+    (dict(seeds=(0,)), "seeds"),
+    (dict(seeds=(3, 3, 3)), "one per budget"),
+    (dict(steps_by_budget=(10,)), "one entry per budget"),
+    (dict(tuned="x.json", methods=("none", "latent_random(eps=1)")),
+     "drop the parameters"),
 ])
 def test_bad_study_configs_are_reported(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -150,6 +172,7 @@ def test_a_dataset_without_a_shipped_flow_gets_one_trained_first(tmp_path):
                       '"checkpoint_every": 1000, "eval_examples": 8, "jit": false}')
     config = _config(tmp_path, flow=None, flow_preset=str(preset), budgets=(2,),
                      methods=("latent_random",))
+    assert config.flow is None
     messages = []
     study.run_study(config, str(tmp_path / "study"), log=messages.append)
     assert any("No flow ships for mnist: training one first" in m for m in messages)
@@ -157,3 +180,60 @@ def test_a_dataset_without_a_shipped_flow_gets_one_trained_first(tmp_path):
     messages.clear()
     study.run_study(config, str(tmp_path / "study"), log=messages.append)
     assert not any("training one first" in m for m in messages)
+
+
+def test_paired_interval_matches_a_hand_computed_example():
+    from tfaug.study.stats import paired
+    # differences 0.02, 0.04, 0.03, 0.05, 0.01: mean 0.03, sd 0.0158114,
+    # t(0.975, 4) = 2.776445, half width 2.776445 * 0.0158114 / sqrt(5) = 0.0196324
+    a = {0: 0.72, 1: 0.74, 2: 0.73, 3: 0.75, 4: 0.71, 9: 0.99}  # seed 9 has no pair
+    b = {0: 0.70, 1: 0.70, 2: 0.70, 3: 0.70, 4: 0.70}
+    d = paired(a, b)
+    assert d.n == 5 and d.mean == pytest.approx(0.03)
+    assert d.low == pytest.approx(0.03 - 0.0196324, abs=1e-6)
+    assert d.high == pytest.approx(0.03 + 0.0196324, abs=1e-6)
+    assert d.excludes_zero
+    assert not paired({0: 0.7, 1: 0.8}, {0: 0.75, 1: 0.74}).excludes_zero
+
+
+def test_plateau_check_flags_a_too_short_schedule():
+    from tfaug.study.convergence import last_quarter
+    steps = np.arange(1, 21) * 20
+    rising = 0.5 + 0.3 * (1 - np.exp(-steps / 600))   # cut off while still learning
+    flat = 0.8 - 0.3 * np.exp(-steps / 40)             # converged long before the end
+    assert not last_quarter(steps, rising).plateaued()
+    assert last_quarter(steps, rising).gain > 0.02
+    assert last_quarter(steps, flat).plateaued()
+
+
+def test_tuned_values_reach_the_study_exactly(tmp_path):
+    """tune_methods -> tuned.json -> the study's runs use exactly those values."""
+    from tfaug.tuning import MethodsTuningConfig, tune_methods
+    common = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=120, n_test=30),
+                  flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
+                  model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2,),
+                  steps_by_budget=(2,))
+    tuning = cfglib.from_dict(MethodsTuningConfig, {
+        **common, "methods": ("standard", "standard+latent_random"), "max_trials": 2,
+        "tuner": "random", "seed": 7,
+        "spaces": {"standard+latent_random": {"latent_random.ratio": 1.0}}})
+    tuned = tune_methods(tuning, str(tmp_path / "tune"), log=lambda _: None)
+    entry = tuned["budgets"]["2"]
+    assert set(entry["methods"]) == {"none", "standard", "standard+latent_random"}
+    standard = entry["methods"]["standard"]["augmentation"]
+    composed = entry["methods"]["standard+latent_random"]["augmentation"]
+    assert composed.startswith(standard + "+latent_random(")  # own values carried over
+    config = _config(tmp_path, **common, methods=("none", "standard",
+                                                  "standard+latent_random"),
+                     tuned=str(tmp_path / "tune" / "tuned.json"))
+    out = str(tmp_path / "study")
+    study.run_study(config, out, log=lambda _: None)
+    for label in ("none", "standard", "standard+latent_random"):
+        report = json.load(open(os.path.join(study.run_dir(out, study.Run(2, label, 0)),
+                                             "report.json")))
+        assert report["config"]["augmentation"] == entry["methods"][label]["augmentation"]
+        assert report["config"]["lr"] == entry["lr"]
+    with pytest.raises(ConfigError, match="other training settings .*batch_size"):
+        study.run_study(dataclasses.replace(config, batch_size=4), out,
+                        log=lambda _: None)

@@ -1,5 +1,5 @@
-"""Keras Tuner search over the latent eps: end to end on tiny data, resumable, HParams
-summaries in the event files, clear errors for bad search spaces."""
+"""Keras Tuner search over an augmentation's parameters: end to end on tiny data,
+resumable, HParams summaries in the event files, clear errors for bad search spaces."""
 
 import glob
 import json
@@ -11,16 +11,22 @@ import pytest
 from conftest import make_mnist_dir, run_script, save_tiny_flow
 from tfaug import config as cfglib
 from tfaug import tuning
+from tfaug.augment import registry
 from tfaug.errors import ConfigError
+
+
+SPACE = {"latent_adversarial.eps": {"min": 0.05, "max": 2.0, "log": True},
+         "latent_adversarial.alpha": {"fraction_of": "eps", "min": 0.5, "max": 1.0},
+         "latent_adversarial.steps": [1, 2]}
 
 
 def _config(tmp_path, **overrides):
     values = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
                                                            n_train=80, n_test=20),
                   flow=save_tiny_flow(tmp_path / "flow"), labels_per_class=3,
-                  val_per_class=2, augmentation="latent_adversarial", tuner="random",
-                  max_trials=2, eps_min=0.05, eps_max=2.0, alpha_fraction_min=0.5,
-                  alpha_fraction_max=1.0, steps_choices=(1, 2), model_width=0.25,
+                  val_per_class=2, augmentation="latent_adversarial(random_start=true,"
+                                                 "ratio=1)",
+                  tuner="random", max_trials=2, space=SPACE, model_width=0.25,
                   epochs=1, steps_per_epoch=2, batch_size=8, jit=False)
     return cfglib.from_dict(tuning.TuningConfig, {**values, **overrides})
 
@@ -56,23 +62,30 @@ def test_two_trial_search_writes_summary_within_the_space(tmp_path):
     assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials)
     assert trials[0]["val_accuracy"] >= trials[1]["val_accuracy"]
     best = summary["best"]
-    assert best["values"] == trials[0]["values"]
-    assert 0.05 <= best["values"]["eps"] <= 2.0
-    assert 0.5 <= best["values"]["alpha_fraction"] <= 1.0
-    assert best["values"]["attack_steps"] in (1, 2)
-    assert best["config_values"]["alpha"] == pytest.approx(
-        best["values"]["eps"] * best["values"]["alpha_fraction"])
+    values = best["values"]
+    assert values == trials[0]["values"]
+    assert 0.05 <= values["latent_adversarial.eps"] <= 2.0
+    assert 0.5 <= values["latent_adversarial.alpha_fraction"] <= 1.0
+    assert values["latent_adversarial.steps"] in (1, 2)
+    part = registry.resolve(best["augmentation"])[0].params
+    assert part["eps"] == pytest.approx(values["latent_adversarial.eps"], rel=1e-5)
+    assert part["alpha"] == pytest.approx(values["latent_adversarial.eps"]
+                                          * values["latent_adversarial.alpha_fraction"],
+                                          rel=1e-5)
+    assert part["steps"] == values["latent_adversarial.steps"]
+    assert part["random_start"] is True and part["ratio"] == 1.0  # written: fixed
     report = json.load(open(os.path.join(out, "best", "report.json")))
-    assert report["config"]["eps"] == best["values"]["eps"]
-    assert report["config"]["alpha"] == pytest.approx(best["config_values"]["alpha"])
+    assert report["config"]["augmentation"] == best["augmentation"]
     assert best["test_accuracy"] == report["test_accuracy"]
+    assert best["val_accuracy"] == report["val_accuracy"] == trials[0]["val_accuracy"]
     with open(os.path.join(out, "summary.md")) as f:
         md = f.read()
-    assert f"{best['values']['eps']:.4g}" in md and summary["log_dir"] in md
+    assert best["augmentation"] in md and summary["log_dir"] in md
     # The HParams dashboard: one session per trial, with that trial's eps.
     sessions = _hparams_in_events(summary["log_dir"])
-    assert {tid: s["eps"] for tid, s in sessions.items()} == pytest.approx(
-        {t["trial_id"]: t["values"]["eps"] for t in trials})
+    assert {tid: s["latent_adversarial.eps"] for tid, s in sessions.items()} == \
+        pytest.approx({t["trial_id"]: t["values"]["latent_adversarial.eps"]
+                       for t in trials})
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -107,18 +120,23 @@ def test_interrupted_search_continues_where_it_stopped(tmp_path):
 def test_changed_settings_refuse_to_resume(tmp_path):
     config, out = _config(tmp_path, max_trials=1), str(tmp_path / "tune")
     _quiet(config, out)
-    with pytest.raises(ConfigError, match="eps_max"):
-        _quiet(_config(tmp_path, max_trials=2, eps_max=3.0), out)
+    with pytest.raises(ConfigError, match="space"):
+        _quiet(_config(tmp_path, max_trials=2, space={**SPACE, "latent_adversarial.steps":
+                                                      [1, 3]}), out)
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (dict(eps_min=2.0, eps_max=1.0), "eps_min .* larger than eps_max"),
-    (dict(eps_min=0.0), "eps_min must be > 0.*log scale"),
+    (dict(space={"latent_adversarial.eps": {"min": 2.0, "max": 1.0}}),
+     r"min \(2.0\) is larger than max"),
+    (dict(space={"latent_adversarial.eps": {"min": 0.0, "max": 1.0, "log": True}}),
+     "log-scale range needs min > 0"),
+    (dict(space={"latent_adversarial.steps": []}), "empty list"),
+    (dict(space={"latent_adversarial.epsilon": [1.0]}), "names no parameter"),
+    (dict(space={"mixup.alpha": [1.0]}), "names no parameter"),
+    (dict(space={"latent_adversarial.eps": {"max": 2}}), "needs min and max"),
     (dict(tuner="grid"), "Unknown tuner 'grid'"),
-    (dict(steps_choices=(0,)), "steps_choices"),
-    (dict(norm_choices=("l3",)), "norm_choices"),
-    (dict(augmentation="standard"), "Nothing to tune"),
-    (dict(ratio_max=1.5), "ratio"),
+    (dict(augmentation="none", space={}), "Nothing to tune"),
+    (dict(space="{not json"), "cannot read .* as a JSON object"),
 ])
 def test_bad_search_spaces_are_clear_errors(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -132,24 +150,29 @@ def test_command_line_search_and_bad_space(tmp_path):
               "--labels_per_class=3", "--val_per_class=2", "--model_width=0.25",
               "--epochs=1", "--steps_per_epoch=1", "--batch_size=8", "--nojit",
               "--augmentation=latent_random", "--max_trials=1"]
-    bad = run_script("tune_epsilon.py", *common, "--eps_min=-1",
-                     f"--out_dir={tmp_path / 'bad'}")
-    assert bad.returncode == 2 and "eps_min must be > 0" in bad.stderr
+    bad = run_script("tune.py", *common, '--space={"latent_random.eps": {"min": -1, '
+                     '"max": 2, "log": true}}', f"--out_dir={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "log-scale range needs min > 0" in bad.stderr
     assert "Traceback" not in bad.stderr
-    ok = run_script("tune_epsilon.py", *common, "--tuner=bayesian",
+    ok = run_script("tune.py", *common, "--tuner=bayesian",
+                    '--space={"lr": {"min": 0.01, "max": 0.1, "log": true}}',
                     f"--out_dir={tmp_path / 'tune'}")
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "summary.md" in ok.stdout
     summary = json.load(open(tmp_path / "tune" / "summary.json"))
     assert summary["tuner"] == "bayesian" and len(summary["trials"]) == 1
-    assert [hp["name"] for hp in summary["search_space"]] == ["eps", "norm", "ratio"]
+    assert [hp["name"] for hp in summary["search_space"]] == [
+        "latent_random.eps", "latent_random.ratio", "lr"]
+    assert 0.01 <= summary["best"]["lr"] <= 0.1
 
 
 def test_hyperband_search_trains_its_brackets_up_to_the_configured_epochs(tmp_path):
     config = _config(tmp_path, tuner="hyperband", epochs=2, hyperband_factor=2,
-                     augmentation="latent_random", steps_per_epoch=1)
+                     augmentation="latent_random(ratio=1)", steps_per_epoch=1,
+                     space={"latent_random.eps": {"min": 0.05, "max": 2.0}})
     summary = _quiet(config, str(tmp_path / "tune"))
     epochs = [t["values"]["tuner/epochs"] for t in summary["trials"]]
     assert len(epochs) >= 2 and max(epochs) == 2
-    assert all(0.05 <= t["values"]["eps"] <= 2.0 for t in summary["trials"])
-    assert summary["best"]["values"]["eps"] == summary["trials"][0]["values"]["eps"]
+    eps = [t["values"]["latent_random.eps"] for t in summary["trials"]]
+    assert all(0.05 <= e <= 2.0 for e in eps)
+    assert summary["best"]["values"]["latent_random.eps"] == eps[0]

@@ -32,6 +32,16 @@ def fields(cls) -> Dict[str, dataclasses.Field]:
 def coerce(name: str, kind, value):
     """`value` as type `kind` (from a preset, a flag string or a spec)."""
     origin = typing.get_origin(kind)
+    if origin is dict:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{name}: cannot read {value!r} as a JSON object "
+                                  f"({e}).") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: expected a JSON object, got {value!r}.")
+        return dict(value)
     if origin in (tuple, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v.strip()]

@@ -107,3 +107,15 @@ def format_spec(parts: List[Part]) -> str:
 def label(spec: str) -> str:
     """The spec's parts without their parameters: 'standard+latent_adversarial'."""
     return "+".join(p.name for p in parse(spec))
+
+
+def named(entry: str):
+    """(label, spec) of a study's method entry: 'label: spec', or a spec labelled by
+    its names ('reconstruction: vaegan_random(eps=0)' vs 'latent_random(eps=4)')."""
+    name, colon, spec = entry.partition(":")
+    if not colon:
+        return label(entry), entry
+    if not re.fullmatch(r"\s*[\w+.-]+\s*", name):
+        raise ConfigError(f"Method {entry!r}: a label before ':' is letters, digits, "
+                          "'_', '+', '.' or '-'.")
+    return name.strip(), spec.strip()

@@ -1,23 +1,37 @@
 """A study's outputs, written atomically: results.csv and results.json (one row per
-run), report.md (computed from results.csv alone) and accuracy.png."""
+run), report.md (computed from results.csv alone), accuracy.png (test accuracy per
+budget) and cost.png (test accuracy against training time)."""
 
 import csv
 import io as _io
+import math
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from tfaug import config as cfglib
 from tfaug import io
+from tfaug.augment.spec import named
+from tfaug.study.convergence import PLATEAU_THRESHOLD
+from tfaug.study.stats import Paired, mean_and_sd, paired
 
-COLUMNS = ("labels_per_class", "method", "seed", "val_accuracy", "test_accuracy",
-           "wall_time_s", "train_size", "optimizer_steps")
+COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
+           "augmentation", "lr", "steps", "val_accuracy", "test_accuracy",
+           "val_last_quarter_gain", "train_seconds", "wall_time_s", "train_size",
+           "optimizer_steps")
+_NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": int,
+            "optimizer_steps": int, "model_width": float, "lr": float,
+            "val_accuracy": float, "test_accuracy": float, "val_last_quarter_gain": float,
+            "train_seconds": float, "wall_time_s": float}
+IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
+MAIN, CAPACITY, MATCHED = "", "capacity", "matched compute"
 
 
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
-    """results.csv, results.json, report.md (from results.csv) and accuracy.png."""
-    rows = sorted(rows, key=lambda r: (r["labels_per_class"], r["method"], r["seed"]))
+    """results.csv, results.json, report.md (from results.csv) and the plots."""
+    rows = sorted(rows, key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
+                                       r["seed"]))
     buffer = _io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -26,28 +40,41 @@ def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: St
     io.write_atomic(csv_path, buffer.getvalue().encode())
     io.write_json(os.path.join(out_dir, "results.json"),
                   {"config": cfglib.to_dict(config), "rows": rows})
-    table = summarize(read_rows(csv_path))
+    rows = read_rows(csv_path)
     io.write_atomic(os.path.join(out_dir, "report.md"),
-                    markdown_report(table, config).encode())
-    io.write_atomic(os.path.join(out_dir, "accuracy.png"), plot(table, config))
+                    markdown_report(rows, config).encode())
+    io.write_atomic(os.path.join(out_dir, "accuracy.png"), plot_accuracy(rows, config))
+    io.write_atomic(os.path.join(out_dir, "cost.png"), plot_cost(rows, config))
 
 
 def read_rows(csv_path: str) -> List[dict]:
     with open(csv_path, newline="") as f:
-        return [{**r, "labels_per_class": int(r["labels_per_class"]),
-                 "seed": int(r["seed"]), "test_accuracy": float(r["test_accuracy"]),
-                 "val_accuracy": float(r["val_accuracy"])} for r in csv.DictReader(f)]
+        return [{k: _NUMBERS.get(k, str)(v) for k, v in r.items()}
+                for r in csv.DictReader(f)]
 
 
-def summarize(rows: List[dict]) -> Dict[Tuple[str, int], dict]:
-    """{(method, budget): {mean, std, n}} of test accuracy (sample std; 0 if n=1)."""
+# -- tables of runs -----------------------------------------------------------------
+def by_seed(rows, budget, method, variant=MAIN, key="test_accuracy") -> Dict[int, float]:
+    return {r["seed"]: r[key] for r in rows if r["labels_per_class"] == budget
+            and r["method"] == method and r["variant"] == variant}
+
+
+def summarize(rows: List[dict], variant=MAIN) -> Dict[Tuple[str, int], dict]:
+    """{(method, budget): {mean, sd, n}} of test accuracy."""
     groups = {}
     for r in rows:
-        groups.setdefault((r["method"], r["labels_per_class"]), []).append(
-            r["test_accuracy"])
-    return {key: {"mean": float(np.mean(v)), "n": len(v),
-                  "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0}
+        if r["variant"] == variant:
+            groups.setdefault((r["method"], r["labels_per_class"]), []).append(
+                r["test_accuracy"])
+    return {key: dict(zip(("mean", "sd"), mean_and_sd(v)), n=len(v))
             for key, v in groups.items()}
+
+
+def best_image_space(rows, budget) -> Optional[str]:
+    """The image-space method with the best mean validation accuracy at `budget`."""
+    means = {m: np.mean(list(by_seed(rows, budget, m, key="val_accuracy").values()))
+             for m in IMAGE_SPACE if by_seed(rows, budget, m)}
+    return max(means, key=means.get) if means else None
 
 
 def relative_gain(table, method: str, baseline: str, budget: int):
@@ -56,70 +83,243 @@ def relative_gain(table, method: str, baseline: str, budget: int):
     return None if a is None or b is None else 100.0 * (a["mean"] - b["mean"]) / b["mean"]
 
 
-def _methods_and_budgets(table, config):
-    methods = [m for m in config.methods if any(k[0] == m for k in table)]
-    budgets = sorted({k[1] for k in table})
-    return methods, budgets
+def _methods_and_budgets(rows, config, variant=MAIN):
+    present = {(r["method"], r["labels_per_class"]) for r in rows
+               if r["variant"] == variant}
+    order = [named(m)[0] for m in config.methods]
+    methods = [m for m in order if any(p[0] == m for p in present)]
+    methods += sorted({p[0] for p in present} - set(methods))
+    return methods, sorted({p[1] for p in present})
 
 
-def markdown_report(table, config) -> str:
-    methods, budgets = _methods_and_budgets(table, config)
+def _pct(x):
+    return f"{100 * x:.2f}"
+
+
+def _interval(d: Paired, baseline_mean: float) -> str:
+    star = "*" if d.excludes_zero else ""
+    if d.n < 2:
+        return f"{100 * d.mean:+.2f} (n=1)"
+    return (f"{100 * d.mean:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]{star} "
+            f"({100 * d.mean / baseline_mean:+.1f}%)")
+
+
+def markdown_report(rows: List[dict], config) -> str:
+    methods, budgets = _methods_and_budgets(rows, config)
+    table = summarize(rows)
     head = "| method | " + " | ".join(f"{b} labels/class" for b in budgets) + " |"
     rule = "|---|" + "---|" * len(budgets)
+    seeds = ", ".join(f"{len(config.seeds_for(b))} at {b}" for b in config.budgets)
+    steps = ", ".join(f"{config.steps(b)} at {b}" for b in config.budgets)
+    lrs = sorted({(r["labels_per_class"], r["lr"]) for r in rows if r["variant"] == MAIN})
+    decay = ("coupled (L2 in the gradient before momentum, PyTorch's SGD, as the "
+             "paper's 5e-4)" if config.weight_decay_mode == "coupled" else
+             "decoupled (Keras' w -= lr * wd * w)")
     lines = [f"# Low-data study: {config.dataset}, {config.model} "
              f"(width {config.model_width:g})", "",
-             f"Test accuracy (%) on the full test split, mean ± std over seeds (n per "
-             f"cell in brackets); {config.epochs} epochs x "
-             f"{config.steps_per_epoch or 'one pass'} steps of batch "
-             f"{config.batch_size}, {config.schedule} lr {config.lr:g}. Latent "
-             f"methods: eps {config.eps:g}, alpha {config.alpha:g}, "
-             f"{config.attack_steps} attack steps, {config.norm} ball, ratio "
-             f"{config.ratio:g}. All numbers are computed from results.csv.", "",
-             head, rule]
+             f"Test accuracy (%) of the final weights on the full test split; seeds: "
+             f"{seeds} (a seed fixes the labelled subset, the initial weights and the "
+             f"data order, so methods are compared seed by seed). Each run: {steps} "
+             f"optimizer steps of batch {config.batch_size}, SGD momentum "
+             f"{config.momentum:g}{' Nesterov' if config.nesterov else ''}, "
+             f"{config.schedule} learning rate from "
+             + ", ".join(f"{lr:.3g} at {b}" for b, lr in lrs)
+             + f", weight decay {config.weight_decay:g} {decay}. "
+             + (f"Method values and learning rates: {config.tuned} (validation-split "
+                "tuning)." if config.tuned else "Method values: as written in the specs.")
+             + " All numbers are computed from results.csv.", "",
+             "## Test accuracy", "", "mean ± sd (n)", "", head, rule]
     for m in methods:
-        cells = []
-        for b in budgets:
-            s = table.get((m, b))
-            cells.append(f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f} ({s['n']})"
-                         if s else "—")
+        cells = [f"{_pct(s['mean'])} ± {_pct(s['sd'])} ({s['n']})"
+                 if (s := table.get((m, b))) else "—" for b in budgets]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    for baseline in ("none", "standard"):
-        if baseline not in methods:
-            continue
-        lines += ["", f"Relative improvement over `{baseline}` (%, of mean test "
-                      "accuracy):", "", head, rule]
+    lines += _paired_section(rows, methods, budgets, "none", head, rule)
+    baselines = {b: best_image_space(rows, b) for b in budgets}
+    if any(baselines.values()):
+        lines += ["", "## Paired difference to the best image-space method", "",
+                  "The image-space method (standard, mixup, cutout, image_pgd) with the "
+                  "best mean validation accuracy at each budget: " + ", ".join(
+                      f"{baselines[b]} at {b}" for b in budgets if baselines[b]) + ".",
+                  "", head, rule]
         for m in methods:
-            if m == baseline:
-                continue
-            gains = [relative_gain(table, m, baseline, b) for b in budgets]
-            lines.append(f"| {m} | " + " | ".join(
-                "—" if g is None else f"{g:+.2f}" for g in gains) + " |")
+            cells = []
+            for b in budgets:
+                base = baselines[b]
+                mine, theirs = by_seed(rows, b, m), by_seed(rows, b, base) if base else {}
+                cells.append("—" if not mine or not theirs or m == base else _interval(
+                    paired(mine, theirs), np.mean(list(theirs.values()))))
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += _convergence_section(rows, config, budgets)
+    lines += _cost_section(rows, methods, budgets, head, rule)
+    lines += _capacity_section(rows)
+    lines += _values_section(rows, methods, budgets, config)
     if config.notes:
-        lines += ["", config.notes]
+        lines += ["", "## Notes", "", config.notes]
     return "\n".join(lines) + "\n"
 
 
-def plot(table, config) -> bytes:
-    """PNG bytes: test accuracy vs labels per class, one line per method."""
+def _paired_section(rows, methods, budgets, baseline, head, rule):
+    lines = ["", f"## Paired difference to `{baseline}`", "",
+             "Accuracy points, mean over seeds of (method - none) with a 95% t interval; "
+             "* where the interval excludes zero; relative gain in brackets.", "",
+             head, rule]
+    for m in methods:
+        if m == baseline:
+            continue
+        cells = []
+        for b in budgets:
+            mine, base = by_seed(rows, b, m), by_seed(rows, b, baseline)
+            cells.append(_interval(paired(mine, base), np.mean(list(base.values())))
+                         if mine and base else "—")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _convergence_section(rows, config, budgets):
+    lines = ["", "## Convergence of `none`", "",
+             f"Gain of validation accuracy over the last quarter of training (least-"
+             f"squares line through the epoch-end evaluations), mean over seeds; "
+             f"plateaued when below {100 * PLATEAU_THRESHOLD:g} points."]
+    has_matched = any(r["variant"] == MATCHED for r in rows)
+    head = "| budget | steps | last-quarter gain (points) | plateaued |"
+    rule = "|---|---|---|---|"
+    if has_matched:
+        lines[-1] += (" Matched compute: `none` trained for as many seconds as the best "
+                      "latent method took (more steps, same schedule shape).")
+        head += " none at matched compute: steps, paired difference to none |"
+        rule += "---|"
+    lines += ["", head, rule]
+    for b in budgets:
+        gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
+                 and r["method"] == "none" and r["labels_per_class"] == b
+                 and not math.isnan(r["val_last_quarter_gain"])]
+        if not gains:
+            continue
+        gain = float(np.mean(gains))
+        line = (f"| {b} | {config.steps(b)} | {100 * gain:+.2f} | "
+                f"{'yes' if gain < PLATEAU_THRESHOLD else 'NO'} |")
+        if has_matched:
+            matched = by_seed(rows, b, "none", MATCHED)
+            base = by_seed(rows, b, "none")
+            steps = {r["steps"] for r in rows if r["variant"] == MATCHED
+                     and r["labels_per_class"] == b}
+            line += (f" {', '.join(map(str, sorted(steps)))}: "
+                     f"{_interval(paired(matched, base), np.mean(list(base.values())))} |"
+                     if matched and base else " — |")
+        lines.append(line)
+    return lines
+
+
+def _cost_section(rows, methods, budgets, head, rule):
+    lines = ["", "## Cost", "", "Training seconds per run (mean over seeds: the epochs "
+             "including their validation, plus encoding cached latents), 2 CPU cores. "
+             "Plot: cost.png.", "", head, rule]
+    for m in methods:
+        cells = []
+        for b in budgets:
+            t = [r["train_seconds"] for r in rows if r["variant"] == MAIN
+                 and r["method"] == m and r["labels_per_class"] == b]
+            cells.append(f"{np.mean(t):.0f}" if t else "—")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _capacity_section(rows):
+    capacity = [r for r in rows if r["variant"] == CAPACITY]
+    if not capacity:
+        return []
+    model = f"{capacity[0]['model']} width {capacity[0]['model_width']:g}"
+    lines = ["", "## Capacity", "", f"The same comparison with a larger classifier "
+             f"({model}), same schedules and values. Test accuracy (mean ± sd) and "
+             "paired difference to `none` of that classifier; the gain of the main "
+             "classifier beside it.", "",
+             "| budget | method | test accuracy | vs none | main classifier vs none |",
+             "|---|---|---|---|---|"]
+    for b in sorted({r["labels_per_class"] for r in capacity}):
+        base = by_seed(rows, b, "none", CAPACITY)
+        for m in sorted({r["method"] for r in capacity if r["labels_per_class"] == b},
+                        key=lambda m: (m != "none", m)):
+            mine = by_seed(rows, b, m, CAPACITY)
+            mean, sd = mean_and_sd(list(mine.values()))
+            vs = "—" if m == "none" or not base else _interval(
+                paired(mine, base), np.mean(list(base.values())))
+            main_mine, main_base = by_seed(rows, b, m), by_seed(rows, b, "none")
+            main = "—" if m == "none" or not main_mine or not main_base else _interval(
+                paired(main_mine, main_base), np.mean(list(main_base.values())))
+            lines.append(f"| {b} | {m} | {_pct(mean)} ± {_pct(sd)} ({len(mine)}) | "
+                         f"{vs} | {main} |")
+    return lines
+
+
+def _values_section(rows, methods, budgets, config):
+    lines = ["", "## Values used", "", "| budget | method | augmentation | lr |",
+             "|---|---|---|---|"]
+    for b in budgets:
+        for m in methods:
+            used = {(r["augmentation"], r["lr"]) for r in rows if r["variant"] == MAIN
+                    and r["method"] == m and r["labels_per_class"] == b}
+            for spec, lr in sorted(used):
+                lines.append(f"| {b} | {m} | `{spec}` | {lr:.3g} |")
+    return lines
+
+
+# -- plots ----------------------------------------------------------------------------
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    methods, budgets = _methods_and_budgets(table, config)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for m in methods:
-        points = [(b, table[(m, b)]) for b in budgets if (m, b) in table]
-        ax.errorbar([b for b, _ in points], [100 * s["mean"] for _, s in points],
-                    yerr=[100 * s["std"] for _, s in points], marker="o", capsize=3,
-                    label=m)
-    ax.set_xscale("log")
-    ax.set_xticks(budgets, [str(b) for b in budgets])
-    ax.set_xlabel("labelled examples per class")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{config.dataset}: {config.model}, mean ± std over seeds")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    return plt
+
+
+def _png(fig, plt) -> bytes:
     fig.tight_layout()
     buffer = _io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def plot_accuracy(rows, config) -> bytes:
+    """PNG bytes: test accuracy vs labels per class, one line per method."""
+    plt = _pyplot()
+    methods, budgets = _methods_and_budgets(rows, config)
+    table = summarize(rows)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for m in methods:
+        points = [(b, table[(m, b)]) for b in budgets if (m, b) in table]
+        ax.errorbar([b for b, _ in points], [100 * s["mean"] for _, s in points],
+                    yerr=[100 * s["sd"] for _, s in points], marker="o", capsize=3,
+                    label=m)
+    ax.set_xscale("log")
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{config.dataset}: {config.model}, mean ± sd over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig, plt)
+
+
+def plot_cost(rows, config) -> bytes:
+    """PNG bytes: test accuracy against training seconds, one panel per budget."""
+    plt = _pyplot()
+    methods, budgets = _methods_and_budgets(rows, config)
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
+                             squeeze=False)
+    for ax, b in zip(axes[0], budgets):
+        for m in methods + ["none (matched compute)"]:
+            variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
+            pts = [(r["train_seconds"], r["test_accuracy"]) for r in rows
+                   if r["variant"] == variant and r["method"] == name
+                   and r["labels_per_class"] == b]
+            if pts:
+                t, a = zip(*pts)
+                ax.errorbar(np.mean(t), 100 * np.mean(a), xerr=np.std(t),
+                            yerr=100 * np.std(a), marker="o", capsize=2, label=m)
+        ax.set_xscale("log")
+        ax.set_title(f"{b} labels per class")
+        ax.set_xlabel("training seconds per run (2 CPU cores)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=6)
+    return _png(fig, plt)

@@ -1,89 +1,164 @@
 """Running a study: one classifier per (labels per class, method, seed), all with the
 same model, schedule and data, evaluated on the full test split.
 
+Each method's parameters (and the learning rate) come from a tuned.json written by
+bin/tune_methods.py (`tuned`), or else from its spec as written. After the main grid,
+optional extra runs: the main comparison repeated with a larger classifier (capacity),
+and `none` trained for as long as the best latent method took (matched compute).
+
 Each run is an ordinary `train_classifier` run in its own directory; a finished run
 (a valid report.json) is skipped when the study is re-run, an interrupted one resumes
 from its Keras backup. After every run the outputs are rewritten (tfaug.study.report).
 """
 
 import dataclasses
-import json
 import os
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from tfaug import config as cfglib
-from tfaug import flows
+from tfaug import flows, io
 from tfaug.augment import registry
+from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
-from tfaug.study.report import write_outputs
-from tfaug.trainers.classifier import (ClassifierTrainConfig, load_splits, make_strategy,
-                            train_classifier)
+from tfaug.study.convergence import last_quarter
+from tfaug.study.report import CAPACITY, MAIN, MATCHED, write_outputs
+from tfaug.trainers.classifier import load_splits, make_strategy, train_classifier
+from tfaug.trainers.grid import BudgetGrid
+from tfaug.tuning.methods import read_tuned
 
 field = cfglib.field
 # Flow presets (hparams/) for datasets that ship no flow, by image shape.
 FLOW_PRESETS = {(28, 28, 1): "fashion_mnist_glow", (32, 32, 3): "cifar10_glow_cpu"}
-MEASURED_FLOW_IMAGES_PER_SECOND = 300  # benchmarks/flow_throughput.py, 2 CPU cores
+MEASURED_FLOW_IMAGES_PER_SECOND = 1000  # benchmarks/flow_throughput.py, 2 CPU cores
+BEST_LATENT = "best_latent"
 
 
 @dataclasses.dataclass(frozen=True)
-class StudyConfig(ClassifierTrainConfig):
-    """A classifier config (model, schedule, augmentation parameters) shared by every
-    run, plus the grid: budgets x methods x seeds."""
-    budgets: Tuple[int, ...] = field((10, 50, 250), "Labelled examples per class, one "
-                                                    "budget per point of the plot.")
+class StudyConfig(BudgetGrid):
+    """Classifier settings shared by every run, plus the grid: budgets x methods x
+    seeds, and the optional capacity and matched-compute runs."""
     methods: Tuple[str, ...] = field(("none", "standard", "latent_random",
                                       "latent_adversarial"),
-                                     "Augmentations to compare (names or '+' chains, "
-                                     "as --augmentation of train_classifier).")
-    seeds: int = field(3, "Seeds per (budget, method): seeds seed..seed+seeds-1 "
-                          "(each draws its own labelled subset and initialisation).")
+                                     "Augmentation specs to compare (as --augmentation "
+                                     "of train_classifier); with --tuned, method names "
+                                     "whose values the tuned file gives.")
+    seeds: Tuple[int, ...] = field((3,), "Seeds per budget (one number: every budget); "
+                                         "seeds seed, seed+1, ...: each draws its own "
+                                         "labelled subset and initialisation.")
+    tuned: Optional[str] = field(None, "tuned.json of bin/tune_methods.py: every "
+                                       "method's parameters and the learning rate, per "
+                                       "budget (relative paths from the project root).")
+    capacity_model: Optional[str] = field(None, "A larger classifier to repeat "
+                                                "capacity_methods with (e.g. small_cnn "
+                                                "with capacity_width 4).")
+    capacity_width: float = field(1.0, "Width multiplier of capacity_model.")
+    capacity_budgets: Tuple[int, ...] = field((), "Budgets of the capacity runs.")
+    capacity_methods: Tuple[str, ...] = field(("none", "standard", BEST_LATENT),
+                                              "Methods of the capacity runs; "
+                                              "best_latent: the latent method with the "
+                                              "best mean validation accuracy at that "
+                                              "budget in the main grid.")
+    matched_compute: bool = field(False, "Also train none for as long (training "
+                                         "seconds) as best_latent took, per budget.")
     flow_preset: Optional[str] = field(None, "Flow preset (hparams/) trained first when "
                                              "the dataset ships no flow and --flow is "
                                              "not given (default: by image shape).")
-    notes: str = field("", "Free text for the report, e.g. how eps was chosen.")
+    notes: str = field("", "Free text for the report, e.g. how settings were chosen.")
 
     def validate(self):
-        if self.labels_per_class is not None or self.label_fraction is not None:
-            raise ConfigError("A study sets labels per class from --budgets; do not "
-                              "set labels_per_class or label_fraction.")
-        if not self.budgets or min(self.budgets) < 1:
-            raise ConfigError(f"budgets must be integers >= 1, got {self.budgets}.")
-        if not self.methods or len(set(self.methods)) != len(self.methods):
-            raise ConfigError(f"methods must be distinct and non-empty, got "
+        super().validate()
+        labels = [named(m)[0] for m in self.methods]
+        if not self.methods or len(set(labels)) != len(labels):
+            raise ConfigError(f"methods must have distinct labels (write 'label: spec' "
+                              f"to tell specs of one method apart), got "
                               f"{self.methods}.")
-        if self.seeds < 1:
-            raise ConfigError("seeds must be >= 1.")
+        if len(self.seeds) not in (1, len(self.budgets)) or min(self.seeds) < 1:
+            raise ConfigError(f"seeds must be one count >= 1 or one per budget, got "
+                              f"{self.seeds}.")
+        if self.tuned and any(p.params for m in self.methods
+                              for p in registry.resolve(named(m)[1])):
+            raise ConfigError("With --tuned, methods are names (their values come from "
+                              "the tuned file): drop the parameters from methods.")
         for method in self.methods:
-            self.run_config(self.budgets[0], method, self.seed)
+            registry.validate(named(method)[1])
+        if set(self.capacity_budgets) - set(self.budgets):
+            raise ConfigError("capacity_budgets must be among budgets.")
+        if self.capacity_budgets and not self.capacity_model:
+            raise ConfigError("capacity_budgets needs capacity_model.")
         return self
 
-    def run_config(self, budget: int, method: str, seed: int) -> ClassifierTrainConfig:
-        """The classifier config of one run (validated)."""
-        return cfglib.narrow(ClassifierTrainConfig, self, labels_per_class=budget,
-                             augmentation=method, seed=seed)
+    def seeds_for(self, budget: int) -> List[int]:
+        n = self.seeds[0] if len(self.seeds) == 1 else self.seeds[self.budgets.index(
+            budget)]
+        return [self.seed + i for i in range(n)]
 
-    def grid(self) -> List[Tuple[int, str, int]]:
-        return [(b, m, self.seed + s) for s in range(self.seeds) for b in self.budgets
-                for m in self.methods]
+    def grid(self) -> List["Run"]:
+        """The main grid: seed-major, so early stops leave whole seeds."""
+        most = max(len(self.seeds_for(b)) for b in self.budgets)
+        return [Run(b, named(m)[0], self.seed + s)
+                for s in range(most) for b in self.budgets
+                if s < len(self.seeds_for(b)) for m in self.methods]
 
 
-def run_dir(out_dir: str, budget: int, method: str, seed: int) -> str:
-    return os.path.join(out_dir, "runs", f"lpc{budget}", method, f"seed{seed}")
+class Run(NamedTuple):
+    budget: int
+    method: str          # label: the spec's names without parameters
+    seed: int
+    variant: str = MAIN  # MAIN, CAPACITY or MATCHED
 
 
-def finished_row(directory: str, budget: int, method: str, seed: int, log) -> dict:
+def run_dir(out_dir: str, run: Run) -> str:
+    suffix = {MAIN: "", CAPACITY: "@capacity", MATCHED: "@matched"}[run.variant]
+    return os.path.join(out_dir, "runs", f"lpc{run.budget}", run.method + suffix,
+                        f"seed{run.seed}")
+
+
+class Plan:
+    """What each run trains: its classifier config, from the study config and the
+    tuned values."""
+
+    def __init__(self, config: StudyConfig):
+        self.config = config
+        self.tuned = read_tuned(_from_root(config.tuned)) if config.tuned else None
+        if self.tuned:
+            self.tuned.check_training(config)
+        self.specs = dict(named(m) for m in config.methods)
+
+    def spec(self, budget: int, label: str) -> str:
+        return self.tuned.spec(budget, label) if self.tuned else self.specs[label]
+
+    def lr(self, budget: int) -> float:
+        return self.tuned.lr(budget) if self.tuned else self.config.lr
+
+    def run_config(self, run: Run, steps: Optional[int] = None):
+        updates = {"lr": self.lr(run.budget)}
+        if run.variant == CAPACITY:
+            updates.update(model=self.config.capacity_model,
+                           model_width=self.config.capacity_width)
+        if steps:
+            updates["steps"] = steps
+        return self.config.run_config(run.budget, self.spec(run.budget, run.method),
+                                      run.seed, **updates)
+
+
+def _from_root(path: str) -> str:
+    """Relative paths in presets are relative to the project root."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    return os.path.join(os.path.dirname(cfglib.PRESET_DIR), path)
+
+
+def finished_row(directory: str, run: Run, log) -> Optional[dict]:
     """The result row of a finished run, or None if it has not finished. A corrupt
     report is reported and moved aside (the run is then done again)."""
     path = os.path.join(directory, "report.json")
     if not os.path.exists(path):
         return None
     try:
-        with open(path) as f:
-            report = json.load(f)
-        return row(report, budget, method, seed)
+        return row(io.read_json(path), run)
     except (ValueError, KeyError, TypeError) as e:
         os.replace(path, path + ".corrupt")
         log(f"corrupt result {path} ({type(e).__name__}: {e}); moved to "
@@ -91,16 +166,27 @@ def finished_row(directory: str, budget: int, method: str, seed: int, log) -> di
         return None
 
 
-def row(report: dict, budget: int, method: str, seed: int) -> dict:
+def row(report: dict, run: Run) -> dict:
     config = report["config"]
-    if (config["labels_per_class"], config["augmentation"], config["seed"]) != (
-            budget, method, seed):
+    if (config["labels_per_class"], config["seed"]) != (run.budget, run.seed):
         raise ValueError(f"it belongs to another run ({config['labels_per_class']}, "
                          f"{config['augmentation']}, {config['seed']})")
-    return {"labels_per_class": budget, "method": method, "seed": seed,
+    steps = config["steps_per_epoch"] * config["epochs"]
+    curve = report["history"].get("val_accuracy", [])
+    gain = float("nan")
+    if len(curve) >= 3:
+        points = np.arange(1, len(curve) + 1) * config["steps_per_epoch"]
+        gain = last_quarter(points, curve).gain
+    return {"labels_per_class": run.budget, "method": run.method, "variant": run.variant,
+            "seed": run.seed, "model": config["model"],
+            "model_width": config["model_width"],
+            "augmentation": config["augmentation"], "lr": config["lr"], "steps": steps,
             "val_accuracy": float("nan") if report["val_accuracy"] is None
             else float(report["val_accuracy"]),
             "test_accuracy": float(report["test_accuracy"]),
+            "val_last_quarter_gain": gain,
+            "train_seconds": float(report["train_seconds"])
+            + float(report.get("cache_seconds", 0.0)),
             "wall_time_s": float(report["wall_time_s"]),
             "train_size": int(report["sizes"]["train"]),
             "optimizer_steps": int(report["optimizer_steps"])}
@@ -109,7 +195,7 @@ def row(report: dict, budget: int, method: str, seed: int) -> dict:
 def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConfig:
     """The config with a flow for its latent methods: --flow, the shipped one, or
     (when neither exists) one trained now into out_dir/flow."""
-    if config.flow or not any(registry.needs_flow(m) for m in config.methods):
+    if config.flow or not any(registry.needs_flow(named(m)[1]) for m in config.methods):
         return config
     try:
         flows.pretrained(config.dataset)
@@ -139,35 +225,90 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
     return dataclasses.replace(config, flow=export_dir)
 
 
+def best_latent(rows: List[dict], budget: int) -> Optional[str]:
+    """The latent method with the best mean validation accuracy at `budget` in the
+    main grid (None before any has finished)."""
+    means = {}
+    for r in rows:
+        if r["variant"] == MAIN and r["labels_per_class"] == budget and any(
+                name in registry.LATENT_MODEL
+                for name in registry.label(r["augmentation"]).split("+")):
+            means.setdefault(r["method"], []).append(r["val_accuracy"])
+    return max(means, key=lambda m: np.mean(means[m])) if means else None
+
+
+def mean_seconds(rows, budget, method) -> float:
+    times = [r["train_seconds"] for r in rows if r["variant"] == MAIN
+             and r["labels_per_class"] == budget and r["method"] == method]
+    return float(np.mean(times)) if times else float("nan")
+
+
+def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optional[int]]]:
+    """The capacity and matched-compute runs (with their step counts), resolved from
+    the finished main grid."""
+    extra = []
+    for budget in config.capacity_budgets:
+        for method in config.capacity_methods:
+            label = best_latent(rows, budget) if method == BEST_LATENT else method
+            if label is not None:
+                extra += [(Run(budget, label, s, CAPACITY), None)
+                          for s in config.seeds_for(budget)]
+    if config.matched_compute:
+        for budget in config.budgets:
+            latent = best_latent(rows, budget)
+            if latent is None:
+                continue
+            ratio = mean_seconds(rows, budget, latent) / mean_seconds(rows, budget, "none")
+            steps = config.epochs * max(round(config.steps(budget) * ratio
+                                              / config.epochs), 1)
+            extra += [(Run(budget, "none", s, MATCHED), steps)
+                      for s in config.seeds_for(budget)]
+    return extra
+
+
 def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[dict]:
-    """Runs every (budget, method, seed) not yet finished; returns all rows."""
+    """Runs every run not yet finished (main grid first, then the extra runs, which
+    depend on it); returns all rows."""
     config.validate()
+    plan = Plan(config)
     full, test = config.load("train"), config.load("test")
     config = ensure_flow(config, out_dir, full, test, log)
+    plan.config = config
     strategy = make_strategy(config.strategy)
-    grid, rows, timings = config.grid(), [], []
-    done = {key: finished_row(run_dir(out_dir, *key), *key, log) for key in grid}
-    pending = sum(result is None for result in done.values())
-    log(f"study: {len(config.budgets)} budgets x {len(config.methods)} methods x "
-        f"{config.seeds} seeds = {len(grid)} runs in {out_dir}, {pending} to run")
-    for i, (budget, method, seed) in enumerate(grid, 1):
-        result = done[budget, method, seed]
+    rows, timings = [], []
+    main = config.grid()
+    done = {run: finished_row(run_dir(out_dir, run), run, log) for run in main}
+    log(f"study: {len(config.budgets)} budgets x {len(config.methods)} methods, seeds "
+        f"{', '.join(str(len(config.seeds_for(b))) for b in config.budgets)} = "
+        f"{len(main)} runs in {out_dir}, {sum(v is None for v in done.values())} to run"
+        + (f"; values from {plan.tuned.path}" if plan.tuned else ""))
+
+    def execute(run, steps, position, total, pending):
+        result = finished_row(run_dir(out_dir, run), run, log)
         if result is None:
-            run_config = config.run_config(budget, method, seed)
+            run_config = plan.run_config(run, steps)
             started = time.time()
-            report = train_classifier(run_config, run_dir(out_dir, budget, method, seed),
-                                      load_splits(run_config, full, test),
-                                      strategy, verbose=0)
+            report = train_classifier(run_config, run_dir(out_dir, run),
+                                      load_splits(run_config, full, test), strategy,
+                                      verbose=0)
             timings.append(time.time() - started)
-            result = row(report, budget, method, seed)
+            result = row(report, run)
             status = f"test {result['test_accuracy']:.4f} ({timings[-1]:.0f} s)"
         else:
             status = f"test {result['test_accuracy']:.4f} (done before, skipped)"
         rows.append(result)
         write_outputs(out_dir, rows, config)
-        eta = np.mean(timings) * (pending - len(timings)) if timings else 0.0
-        log(f"[{i}/{len(grid)}] {progress_bar(i, len(grid))} lpc={budget} {method} "
-            f"seed={seed}: {status}; ETA {eta / 60:.1f} min")
+        eta = np.mean(timings) * max(pending - len(timings), 0) if timings else 0.0
+        log(f"[{position}/{total}] {progress_bar(position, total)} lpc={run.budget} "
+            f"{run.method}{' (' + run.variant + ')' if run.variant else ''} "
+            f"seed={run.seed}: {status}; ETA {eta / 60:.1f} min")
+
+    pending = sum(v is None for v in done.values())
+    for i, run in enumerate(main, 1):
+        execute(run, None, i, len(main), pending)
+    extra = extra_runs(config, rows)
+    for i, (run, steps) in enumerate(extra, 1):
+        execute(run, steps, i, len(extra), pending + len(extra))
     return rows
 
 

@@ -1,0 +1,33 @@
+"""Tunes every method of a study alike, on validation splits: at each budget, the
+learning rate for `none`, then each method's parameters with that learning rate, each
+with the same tuner and number of trials. Writes --out_dir/tuned.json (which
+bin/study.py --tuned=... reads) and a summary per search; re-running resumes.
+
+  python bin/tune_methods.py --hparams=tune_fashion_mnist_methods \\
+      --out_dir=runs/tune_methods
+"""
+
+import os
+
+from absl import flags
+
+import common
+from tfaug.tuning import MethodsTuningConfig
+
+FLAGS = flags.FLAGS
+common.define_config_flags(MethodsTuningConfig,
+                           "Preset name in hparams/ (e.g. tune_fashion_mnist_methods) "
+                           "or a JSON file; individual flags override it.")
+flags.DEFINE_string("out_dir", "runs/tune_methods", "Where the searches and tuned.json "
+                                                    "go.")
+
+
+def main(argv):
+    from tfaug.tuning import tune_methods
+
+    tune_methods(common.config_from_flags(MethodsTuningConfig), FLAGS.out_dir)
+    print(f"tuned values: {os.path.join(FLAGS.out_dir, 'tuned.json')}")
+
+
+if __name__ == "__main__":
+    common.run(main)

@@ -1,0 +1,50 @@
+"""Paired comparisons over seeds.
+
+Runs with the same seed share the labelled subset, the initial weights and the data
+order, so the measure of a method against a baseline is the per-seed difference.
+`paired` gives its mean and a two-sided t interval over seeds.
+"""
+
+import dataclasses
+import math
+from typing import Dict, Sequence
+
+import numpy as np
+from scipy import stats
+
+
+@dataclasses.dataclass(frozen=True)
+class Paired:
+    """mean of a - b over n paired seeds, with a `level` t interval [low, high]."""
+    mean: float
+    low: float
+    high: float
+    n: int
+    level: float = 0.95
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.n > 1 and (self.low > 0 or self.high < 0)
+
+    def scaled(self, factor: float) -> "Paired":
+        return Paired(self.mean * factor, self.low * factor, self.high * factor,
+                      self.n, self.level)
+
+
+def paired(a: Dict[int, float], b: Dict[int, float], level: float = 0.95) -> Paired:
+    """The paired difference a - b over the seeds both have ({seed: value})."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise ValueError("no seed in common")
+    d = np.array([a[s] - b[s] for s in seeds], np.float64)
+    mean = float(d.mean())
+    if len(d) < 2:
+        return Paired(mean, -math.inf, math.inf, 1, level)
+    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1)
+                 / math.sqrt(len(d)))
+    return Paired(mean, mean - half, mean + half, len(d), level)
+
+
+def mean_and_sd(values: Sequence[float]):
+    values = np.asarray(values, np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0

@@ -1,0 +1,58 @@
+"""A grid of classifier runs over labelled-data budgets, each budget with its own
+schedule length (shared by the study and the tuning of every method)."""
+
+import dataclasses
+from typing import Tuple
+
+from tfaug import config as cfglib
+from tfaug.errors import ConfigError
+from tfaug.trainers.classifier import ClassifierTrainConfig
+
+field = cfglib.field
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetGrid(ClassifierTrainConfig):
+    """Classifier settings shared by every run, plus budgets and their schedules."""
+    budgets: Tuple[int, ...] = field((10, 50, 250), "Labelled examples per class.")
+    steps_by_budget: Tuple[int, ...] = field((), "Optimizer steps of a run at each "
+                                                 "budget (same order as budgets), split "
+                                                 "into `epochs` epochs; empty: epochs x "
+                                                 "steps_per_epoch everywhere.")
+
+    def validate(self):
+        if self.labels_per_class is not None or self.label_fraction is not None:
+            raise ConfigError("A grid sets labels per class from budgets; do not set "
+                              "labels_per_class or label_fraction.")
+        if not self.budgets or min(self.budgets) < 1:
+            raise ConfigError(f"budgets must be integers >= 1, got {self.budgets}.")
+        if self.steps_by_budget:
+            if len(self.steps_by_budget) != len(self.budgets):
+                raise ConfigError(f"steps_by_budget needs one entry per budget "
+                                  f"({len(self.budgets)}), got {self.steps_by_budget}.")
+            uneven = [s for s in self.steps_by_budget if s < self.epochs
+                      or s % self.epochs]
+            if uneven:
+                raise ConfigError(f"steps_by_budget {uneven} must be multiples of "
+                                  f"epochs ({self.epochs}).")
+        return super().validate()
+
+    def steps(self, budget: int) -> int:
+        """Optimizer steps of a run at `budget`."""
+        if self.steps_by_budget and budget in self.budgets:
+            return self.steps_by_budget[self.budgets.index(budget)]
+        if self.steps_by_budget:
+            raise ConfigError(f"No schedule for budget {budget}: budgets are "
+                              f"{self.budgets}.")
+        if self.steps_per_epoch is None:
+            raise ConfigError("Set steps_by_budget or steps_per_epoch: a grid's runs "
+                              "need a fixed length.")
+        return self.epochs * self.steps_per_epoch
+
+    def run_config(self, budget: int, augmentation: str, seed: int,
+                   **updates) -> ClassifierTrainConfig:
+        """The validated classifier config of one run."""
+        steps = updates.pop("steps", None) or self.steps(budget)
+        return cfglib.narrow(ClassifierTrainConfig, self, labels_per_class=budget,
+                             augmentation=augmentation, seed=seed,
+                             steps_per_epoch=max(steps // self.epochs, 1), **updates)

@@ -1,0 +1,173 @@
+"""Tuning every method of a study alike, and the file of tuned values it reads.
+
+At each budget: first the learning rate, searched for `none` (no augmentation); then
+every other method's parameters with that learning rate, each search with the same
+tuner and number of trials. A part of a composed method that is a method of its own
+(`standard` in `standard+latent_random`) keeps its own tuned values; the remaining
+parts are searched. The result is tuned.json:
+
+  {"training": {settings every run shares}, "budgets": {"10": {"lr": ...,
+   "methods": {"standard": {"augmentation": "standard(pad=2,flip=true)",
+                            "val_accuracy": ..., "trials": ...}, ...}}}}
+
+which `read_tuned` loads and the study uses, never hand-edited values. Each search
+resumes from its directory (out_dir/lpc<budget>/<method>/).
+"""
+
+import dataclasses
+import os
+from typing import Any, Callable, Dict, Tuple
+
+from tfaug import config as cfglib
+from tfaug import io
+from tfaug.augment import registry
+from tfaug.augment.spec import Part, format_spec
+from tfaug.errors import ConfigError
+from tfaug.trainers.grid import BudgetGrid
+from tfaug.tuning.search import TUNERS, TuningConfig, tune
+
+field = cfglib.field
+# Settings a study must share with the tuning whose values it uses.
+SHARED_TRAINING = ("dataset", "model", "model_width", "batch_size", "epochs",
+                   "momentum", "nesterov", "weight_decay", "weight_decay_mode",
+                   "schedule", "val_per_class", "latent_cache")
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodsTuningConfig(BudgetGrid):
+    """Tunes `methods` at every budget with the same search budget."""
+    methods: Tuple[str, ...] = field(("standard", "latent_random"), "Augmentation specs "
+                                     "to tune (parameters written in a spec are "
+                                     "fixed); `none` is tuned first, for the lr.")
+    lr_space: Dict[str, Any] = field({"min": 0.005, "max": 0.2, "log": True},
+                                     "Learning-rate domain searched for `none`.")
+    spaces: Dict[str, Any] = field({}, "Per method label, a search space overriding "
+                                       "tfaug.tuning.space.DEFAULT_SPACE.")
+    tuner: str = field("bayesian", "Search algorithm: random, bayesian or hyperband.")
+    max_trials: int = field(8, "Trials per (budget, method) search.")
+
+    def validate(self):
+        super().validate()
+        labels = [registry.label(m) for m in self.methods]
+        if "none" in labels or len(set(labels)) != len(labels):
+            raise ConfigError(f"methods must be distinct and must not include none "
+                              f"(tuned first, for the lr), got {self.methods}.")
+        unknown = set(self.spaces) - set(labels)
+        if unknown:
+            raise ConfigError(f"spaces names methods not tuned: {sorted(unknown)}.")
+        if self.tuner not in TUNERS or self.max_trials < 1:
+            raise ConfigError(f"tuner must be one of {', '.join(TUNERS)} and "
+                              "max_trials >= 1.")
+        return self
+
+    def search(self, budget: int, augmentation: str, space: dict) -> TuningConfig:
+        run = self.run_config(budget, augmentation, self.seed)
+        values = {f.name: getattr(run, f.name)
+                  for f in dataclasses.fields(run)}
+        return cfglib.from_dict(TuningConfig, {
+            **values, "tuner": self.tuner, "max_trials": self.max_trials,
+            "space": space, "retrain_best": False})
+
+
+def training_settings(config) -> dict:
+    values = cfglib.to_dict(config)
+    return {k: values[k] for k in SHARED_TRAINING}
+
+
+def with_own_values(spec: str, tuned: Dict[str, str]) -> str:
+    """`spec` whose parts that are tuned methods of their own carry those values."""
+    parts = registry.resolve(spec)
+    if len(parts) == 1:
+        return spec
+    filled = []
+    for part in parts:
+        own = tuned.get(part.name)
+        own_params = registry.resolve(own)[0].params if own else {}
+        filled.append(Part(part.name, {**own_params, **part.params}))
+    return registry.canonical(format_spec(filled))
+
+
+def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = print,
+                 verbose: int = 0) -> dict:
+    """Runs (or resumes) every search; writes and returns tuned.json's content."""
+    config.validate()
+    result = {"training": training_settings(config), "tuner": config.tuner,
+              "max_trials": config.max_trials, "seed": config.seed, "budgets": {}}
+    path = os.path.join(out_dir, "tuned.json")
+    for budget in config.budgets:
+        steps = config.steps(budget)
+        searches = [("none", "none", {"lr": config.lr_space})] + [
+            (registry.label(m), m, config.spaces.get(registry.label(m), {}))
+            for m in config.methods]
+        entry = {"steps": steps, "methods": {}}
+        result["budgets"][str(budget)] = entry
+        tuned_specs = {}
+        for label, spec, space in searches:
+            spec = with_own_values(spec, tuned_specs)
+            search = config.search(budget, spec, space)
+            if label != "none":
+                search = dataclasses.replace(search, lr=entry["lr"])
+            log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
+                f"{config.tuner} trials of {steps} steps)")
+            summary = tune(search, os.path.join(out_dir, f"lpc{budget}", label),
+                           log=log, verbose=verbose)
+            best = summary["best"]
+            if label == "none":
+                entry["lr"] = best["lr"]
+            tuned_specs[label] = best["augmentation"]
+            entry["methods"][label] = {"augmentation": best["augmentation"],
+                                       "val_accuracy": best["val_accuracy"],
+                                       "trials": len(summary["trials"])}
+            io.write_json(path, result)  # finished searches are never lost
+            log(f"  {label}: {best['augmentation']} (validation "
+                f"{100 * best['val_accuracy']:.2f}%)")
+    io.write_json(path, result)
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuned:
+    """Values read from a tuned.json."""
+    path: str
+    content: dict
+
+    def budget_used(self, budget: int) -> int:
+        """The tuned budget whose values serve `budget`: the largest tuned budget not
+        above it (else the smallest)."""
+        tuned = sorted(int(b) for b in self.content["budgets"])
+        below = [b for b in tuned if b <= budget]
+        return below[-1] if below else tuned[0]
+
+    def lr(self, budget: int) -> float:
+        return float(self.content["budgets"][str(self.budget_used(budget))]["lr"])
+
+    def spec(self, budget: int, label: str) -> str:
+        methods = self.content["budgets"][str(self.budget_used(budget))]["methods"]
+        if label not in methods:
+            raise ConfigError(f"{self.path} has no tuned values for {label!r} at "
+                              f"{self.budget_used(budget)} per class; tuned: "
+                              f"{', '.join(sorted(methods))}.")
+        return methods[label]["augmentation"]
+
+    def val_accuracy(self, budget: int, label: str) -> float:
+        entry = self.content["budgets"][str(self.budget_used(budget))]["methods"]
+        return float(entry[label]["val_accuracy"])
+
+    def check_training(self, config) -> None:
+        """The study must train as the tuning did, or the values do not carry over."""
+        mine = cfglib.to_dict(config)
+        differ = sorted(k for k, v in self.content["training"].items() if mine.get(k) != v)
+        if differ:
+            raise ConfigError(f"{self.path} was tuned with other training settings "
+                              f"({', '.join(differ)} differ): tune again with this "
+                              "study's settings, or use its settings.")
+
+
+def read_tuned(path: str) -> Tuned:
+    content = io.read_json(path)
+    if content is None:
+        raise ConfigError(f"No tuned values at {path}: run bin/tune_methods.py first "
+                          "(or drop --tuned to use the specs as written).")
+    if not isinstance(content, dict) or not content.get("budgets"):
+        raise ConfigError(f"{path} is not a tuned.json written by bin/tune_methods.py.")
+    return Tuned(path, content)

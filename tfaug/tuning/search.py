@@ -1,0 +1,245 @@
+"""One Keras Tuner search: an augmentation's parameters (and optionally the learning
+rate) on a validation split carved from the training set.
+
+MethodHyperModel builds the augmented classifier of one trial (tfaug.tuning.space
+turns the trial's values into a spec) and scores it by the validation accuracy of its
+final weights, as the study evaluates them. `tune` runs the search, resumes it from
+its directory, optionally retrains the best values and evaluates them once on the test
+split, and writes summary.json and summary.md. Every trial logs TensorBoard scalars
+and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Dict
+
+import keras
+import keras_tuner
+import tensorflow as tf
+
+from tfaug import config as cfglib
+from tfaug import io
+from tfaug.errors import ConfigError
+from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier,
+                                       fit_datasets, load_latent_models, load_splits,
+                                       make_strategy, steps_per_epoch, train_classifier)
+from tfaug.tuning.space import declare, effective_space
+
+field = cfglib.field
+TUNERS = ("random", "bayesian", "hyperband")
+OBJECTIVE = "val_accuracy"
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningConfig(ClassifierTrainConfig):
+    """A classifier config whose augmentation parameters (those not written in
+    --augmentation) and, if the space names it, learning rate are searched."""
+    tuner: str = field("bayesian", "Search algorithm: random, bayesian or hyperband.")
+    max_trials: int = field(10, "Trials to run (random and bayesian; hyperband sizes "
+                                "its brackets from epochs and hyperband_factor).")
+    hyperband_factor: int = field(3, "hyperband: reduction factor between rounds.")
+    space: Dict[str, Any] = field({}, "Search space (JSON object): 'part.param' or 'lr' "
+                                      "-> [choices], {\"min\", \"max\", \"log\"}, "
+                                      "{\"fraction_of\": param, \"min\", \"max\"} or a "
+                                      "fixed value. Parameters written in the "
+                                      "augmentation are fixed; the others get "
+                                      "tfaug.tuning.space.DEFAULT_SPACE.")
+    retrain_best: bool = field(True, "Retrain the best values and evaluate them once "
+                                     "on the test split.")
+
+    def validate(self):
+        super().validate()
+        if self.tuner not in TUNERS:
+            raise ConfigError(f"Unknown tuner {self.tuner!r}; choose one of "
+                              f"{', '.join(TUNERS)}.")
+        if not effective_space(self.augmentation, self.space):
+            raise ConfigError(f"Nothing to tune in {self.augmentation!r}: its parameters "
+                              "are all written in the spec and the space names no other "
+                              "(add e.g. \"lr\" to the space).")
+        if self.max_trials < 1 or self.hyperband_factor < 2:
+            raise ConfigError("max_trials must be >= 1 and hyperband_factor >= 2.")
+        if self.val_per_class < 1:
+            raise ConfigError("val_per_class must be >= 1: the objective is accuracy on "
+                              "the validation split.")
+        return self
+
+    def search_config(self) -> dict:
+        """What must stay the same for a search to be resumed."""
+        return {k: v for k, v in cfglib.to_dict(self).items() if k != "max_trials"}
+
+
+def trial_config(config: TuningConfig, hp: keras_tuner.HyperParameters):
+    """The classifier config of the trial whose values are in `hp`."""
+    spec, lr = declare(hp, config.augmentation, config.space)
+    updates = {"augmentation": spec, **({"lr": float(lr)} if lr is not None else {})}
+    return cfglib.narrow(ClassifierTrainConfig, config, **updates)
+
+
+class MethodHyperModel(keras_tuner.HyperModel):
+    """Builds the compiled augmented classifier of one trial over the shared, frozen
+    latent models (every trial from the same initial weights, seeded by the config)
+    and scores it by its final validation accuracy."""
+
+    def __init__(self, config: TuningConfig, latent_models: dict, info,
+                 total_steps: int, num_examples: int):
+        super().__init__(name="augmented_classifier")
+        self.config, self.latent_models, self.info = config, latent_models, info
+        self.total_steps, self.num_examples = total_steps, num_examples
+
+    def build(self, hp):
+        keras.utils.set_random_seed(self.config.seed)
+        return compile_classifier(trial_config(self.config, hp), self.latent_models,
+                                  self.info, self.total_steps, self.num_examples)
+
+    def fit(self, hp, model, *args, **kwargs):
+        history = model.fit(*args, **kwargs)
+        return float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
+
+
+def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
+    common = dict(objective=keras_tuner.Objective(OBJECTIVE, "max"), seed=config.seed,
+                  directory=directory, project_name="search", overwrite=False,
+                  distribution_strategy=strategy)
+    if config.tuner == "random":
+        return keras_tuner.RandomSearch(hypermodel, max_trials=config.max_trials,
+                                        **common)
+    if config.tuner == "bayesian":
+        return keras_tuner.BayesianOptimization(hypermodel,
+                                                max_trials=config.max_trials, **common)
+    return keras_tuner.Hyperband(hypermodel, max_epochs=config.epochs,
+                                 factor=config.hyperband_factor, **common)
+
+
+def check_resumable(config: TuningConfig, out_dir: str) -> None:
+    """Records the search's config in out_dir; a different one there is an error."""
+    path = os.path.join(out_dir, "tuning_config.json")
+    previous = io.read_json(path)
+    if previous is not None:
+        changed = sorted(k for k in set(previous) | set(config.search_config())
+                         if previous.get(k) != config.search_config().get(k))
+        if changed:
+            raise ConfigError(f"{out_dir} holds a search with other settings "
+                              f"({', '.join(changed)} differ): resume it with the same "
+                              "settings (only max_trials may change), or use a new "
+                              "--out_dir.")
+    io.write_json(path, config.search_config())
+
+
+def write_hparams_config(log_dir: str, space: keras_tuner.HyperParameters) -> None:
+    """The HParams dashboard's experiment: each hyperparameter's domain, and the
+    metrics to show per trial."""
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    def domain(hp):
+        config = hp.get_config()
+        if "values" in config:
+            return hparams_api.Discrete(config["values"])
+        if "min_value" in config:
+            return hparams_api.RealInterval(float(config["min_value"]),
+                                            float(config["max_value"]))
+        return hparams_api.Discrete([config["value"]])
+
+    with tf.summary.create_file_writer(log_dir).as_default():
+        hparams_api.hparams_config(
+            hparams=[hparams_api.HParam(hp.name, domain(hp)) for hp in space.space],
+            metrics=[hparams_api.Metric("epoch_accuracy", group="validation",
+                                        display_name="validation accuracy"),
+                     hparams_api.Metric("epoch_accuracy", group="train",
+                                        display_name="training accuracy")])
+
+
+def trial_rows(tuner) -> list:
+    """Every trial (id, status, final validation accuracy, values), best first."""
+    rows = [{"trial_id": t.trial_id, "status": t.status, OBJECTIVE: t.score,
+             "values": dict(t.hyperparameters.values)}
+            for t in tuner.oracle.trials.values()]
+    return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0),
+                                       r["trial_id"]))
+
+
+def retrain_best(best_config, out_dir: str, splits, strategy, verbose: int) -> dict:
+    """Trains the best values once more (all epochs) and evaluates them on the test
+    split; a finished retraining of the same values is reused."""
+    report = io.read_json(os.path.join(out_dir, "report.json"))
+    if report is not None and report.get("config") == cfglib.to_dict(best_config):
+        return report
+    return train_classifier(best_config, out_dir, splits, strategy, verbose=verbose)
+
+
+def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int = 2,
+         callbacks=(), splits=None) -> dict:
+    """Runs (or resumes) the search, retrains the best values if asked, writes the
+    summary; returns it. `callbacks` are extra Keras callbacks for every trial."""
+    config.validate()
+    os.makedirs(out_dir, exist_ok=True)
+    check_resumable(config, out_dir)
+    strategy = make_strategy(config.strategy)
+    with strategy.scope():
+        latent_models = load_latent_models(config)
+    splits = splits or load_splits(config)
+    steps = steps_per_epoch(config, len(splits.train))
+    hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
+                                  steps * config.epochs, len(splits.train))
+    tuner = make_tuner(config, hypermodel, out_dir, strategy)
+    log_dir = os.path.join(out_dir, "tensorboard")
+    write_hparams_config(log_dir, tuner.oracle.hyperparameters)
+    train_ds, val_ds = fit_datasets(config, splits, latent_models)
+    log(f"searching {config.augmentation} with {config.tuner} ({len(splits.train)} "
+        f"labelled training images, {len(splits.val)} for validation); TensorBoard: "
+        f"{log_dir}")
+    tuner.search(train_ds, validation_data=val_ds, epochs=config.epochs,
+                 steps_per_epoch=steps, shuffle=False, verbose=verbose,
+                 callbacks=[keras.callbacks.TensorBoard(log_dir), *callbacks])
+    rows = trial_rows(tuner)
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    best_config = trial_config(config, best_hp)
+    best = {"values": dict(best_hp.values), "augmentation": best_config.augmentation,
+            "lr": best_config.lr, OBJECTIVE: rows[0][OBJECTIVE]}
+    if config.retrain_best:
+        log(f"best: {best_config.augmentation}, lr {best_config.lr:g}: retraining it and "
+            "evaluating once on the test split")
+        report = retrain_best(best_config, os.path.join(out_dir, "best"), splits,
+                              strategy, verbose)
+        best.update(val_accuracy=report["val_accuracy"],
+                    test_accuracy=report["test_accuracy"],
+                    report=os.path.join(out_dir, "best", "report.json"))
+    summary = {
+        "tuner": config.tuner, "objective": OBJECTIVE, "augmentation": config.augmentation,
+        "labels_per_class": config.labels_per_class, "label_fraction":
+            config.label_fraction, "search_space": [
+                {"class": type(hp).__name__, **hp.get_config()}
+                for hp in tuner.oracle.hyperparameters.space],
+        "trials": rows, "best": best, "log_dir": log_dir,
+        "config": cfglib.to_dict(config), "versions": io.versions(),
+    }
+    io.write_json(os.path.join(out_dir, "summary.json"), summary)
+    io.write_atomic(os.path.join(out_dir, "summary.md"), markdown(summary).encode())
+    return summary
+
+
+def markdown(summary: dict) -> str:
+    names = [hp["name"] for hp in summary["search_space"]]
+    lines = [f"# Search: {summary['augmentation']} ({summary['tuner']})", "",
+             f"Objective: {summary['objective']} of the final weights (validation split "
+             "carved from the training set; the test split is used at most once, for "
+             "the retrained best values). Trials sorted best first.", "",
+             "| rank | trial | " + " | ".join(names) + " | val accuracy | status |",
+             "|---" * (len(names) + 4) + "|"]
+    for rank, row in enumerate(summary["trials"], 1):
+        score = "-" if row[OBJECTIVE] is None else f"{100 * row[OBJECTIVE]:.2f}%"
+        cells = [_show(row["values"].get(n)) for n in names]
+        lines.append(f"| {rank} | {row['trial_id']} | " + " | ".join(cells) +
+                     f" | {score} | {row['status']} |")
+    best = summary["best"]
+    lines += ["", f"Chosen: `{best['augmentation']}`, lr {best['lr']:g}."]
+    if "test_accuracy" in best:
+        lines[-1] += (f" Retrained: validation {100 * best['val_accuracy']:.2f}%, test "
+                      f"{100 * best['test_accuracy']:.2f}%.")
+    lines += ["", f"TensorBoard (scalars per trial, HParams tab): `tensorboard --logdir "
+                  f"{summary['log_dir']}`", ""]
+    return "\n".join(lines)
+
+
+def _show(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
