@@ -85,7 +85,8 @@ def losses_on_one_classifier(model, glow, splits):
     aug = model.augmentation
     fresh = {n: type(aug)(glow, aug.eps, aug.alpha, n, aug.norm) for n in (1, 3)}
     history = aug._history
-    totals = {"clean": [], "fresh 1 step": [], "fresh 3 steps": [], "amortised 1 step": []}
+    totals = {name: [] for name in ("clean", "fresh 1 step", "fresh 3 steps",
+                                    "amortised 1 step")}
     overflowed = {name: 0 for name in totals}
     ce = lambda x, t: keras.losses.categorical_crossentropy(
         t, model.classifier(x, training=False), from_logits=True)
@@ -126,9 +127,10 @@ def main(argv):
     print(f"{len(splits.train)} labelled Fashion-MNIST images, {FLAGS.model}, "
           f"{FLAGS.steps} steps of batch {FLAGS.batch_size}; L2 eps {FLAGS.eps}, alpha "
           f"{FLAGS.alpha}")
-    result = {"settings": {k: FLAGS[k].value for k in (
-        "labels_per_class", "steps", "tail", "batch_size", "model", "eps", "alpha", "lr")},
-        "own_trajectory_tail_loss": {}}
+    settings = ("labels_per_class", "steps", "tail", "batch_size", "model", "eps",
+                "alpha", "lr")
+    result = {"settings": {k: FLAGS[k].value for k in settings},
+              "own_trajectory_tail_loss": {}}
     for name, template in ATTACKS.items():
         model, glow, per_step = train(template.format(e=FLAGS.eps, a=FLAGS.alpha), splits)
         tail = float(np.mean(per_step[-FLAGS.tail:]))

@@ -132,7 +132,8 @@ def test_amortized_attack_accumulates_beyond_one_step(flow, classifier):
     aug, rows, _ = _amortized(flow, classifier, eps=2.0, alpha=0.4, random_start=False)
     index = tf.range(8, dtype=tf.int64)
     for visit in range(4):
-        aug(x, y, classifier, seed=tf.constant([visit, 0]), examples=Examples(index=index))
+        aug(x, y, classifier, seed=tf.constant([visit, 0]),
+            examples=Examples(index=index))
     assert float(tf.reduce_min(norms.l2_norm(rows.value[:8]))) > 0.4 + 0.3
 
 

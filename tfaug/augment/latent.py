@@ -111,8 +111,8 @@ class LatentAdversarial(PGDAugmentation):
         if self._history is None:
             raise ConfigError("latent_adversarial(amortized=true) keeps a perturbation "
                               "per training example: train it with "
-                              "tfaug.trainers.classifier.AugmentedClassifier (which builds that "
-                              "state), or call build_state first.")
+                              "tfaug.trainers.classifier.AugmentedClassifier (which "
+                              "builds that state), or call build_state first.")
         if examples.index is None:
             raise ConfigError("latent_adversarial(amortized=true) needs each example's "
                               "index in the training set (Examples(index=...)); the "

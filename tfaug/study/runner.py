@@ -14,7 +14,7 @@ from its Keras backup. After every run the outputs are rewritten (tfaug.study.re
 import dataclasses
 import os
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -258,7 +258,8 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
             latent = best_latent(rows, budget)
             if latent is None:
                 continue
-            ratio = mean_seconds(rows, budget, latent) / mean_seconds(rows, budget, "none")
+            ratio = (mean_seconds(rows, budget, latent)
+                     / mean_seconds(rows, budget, "none"))
             steps = config.epochs * max(round(config.steps(budget) * ratio
                                               / config.epochs), 1)
             extra += [(Run(budget, "none", s, MATCHED), steps)

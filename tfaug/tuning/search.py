@@ -10,7 +10,6 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 """
 
 import dataclasses
-import json
 import os
 from typing import Any, Callable, Dict
 
