@@ -41,23 +41,30 @@ data:
 	fi
 
 # With PEER_DIR (an extracted flow-lp checkout) and PEER_PYTHON (a Python with CPU
-# PyTorch; see ../shared/bench/peer/README.md), the reference runs first, in the same
-# sitting, and benchmarks/compare.py prints tfaug / flow-lp ratios.
+# PyTorch; see ../shared/bench/peer/README.md), the reference runs before tfaug in each
+# of BENCH_ROUNDS interleaved rounds of the same sitting, and benchmarks/compare.py
+# prints the median img/s and tfaug / flow-lp ratios with their range.
 PEER_PYTHON ?= python3
 PEER_BENCH ?= ../shared/bench/peer/peer_bench.py
 BENCH_DIR ?= runs/bench
+BENCH_ROUNDS ?= 1
 
 bench: setup
 	mkdir -p $(BENCH_DIR)
+	@set -e; for i in $$(seq 1 $(BENCH_ROUNDS)); do \
+	  echo "== round $$i of $(BENCH_ROUNDS)"; \
+	  if [ -n "$(PEER_DIR)" ]; then \
+	    PEER_DIR=$(PEER_DIR) $(PEER_PYTHON) $(PEER_BENCH) --sections A,B,C \
+	      --out $(BENCH_DIR)/peer$$i.json; fi; \
+	  $(PY) benchmarks/flow_throughput.py --out=$(BENCH_DIR)/flow$$i.json; \
+	  $(PY) benchmarks/augment_throughput.py --setups=lenet,small_cnn \
+	    --out=$(BENCH_DIR)/augment$$i.json; \
+	done
 	@if [ -n "$(PEER_DIR)" ]; then \
-	  PEER_DIR=$(PEER_DIR) $(PEER_PYTHON) $(PEER_BENCH) --sections A,B,C \
-	    --out $(BENCH_DIR)/peer.json; fi
-	$(PY) benchmarks/flow_throughput.py --out=$(BENCH_DIR)/flow.json
-	$(PY) benchmarks/augment_throughput.py --setups=lenet,small_cnn \
-	  --out=$(BENCH_DIR)/augment.json
-	@if [ -n "$(PEER_DIR)" ]; then \
-	  $(PY) benchmarks/compare.py --flow=$(BENCH_DIR)/flow.json \
-	    --augment=$(BENCH_DIR)/augment.json --peer=$(BENCH_DIR)/peer.json; fi
+	  r=$$(seq 1 $(BENCH_ROUNDS)); \
+	  $(PY) benchmarks/compare.py --flow $$(for i in $$r; do echo $(BENCH_DIR)/flow$$i.json; done) \
+	    --augment $$(for i in $$r; do echo $(BENCH_DIR)/augment$$i.json; done) \
+	    --peer $$(for i in $$r; do echo $(BENCH_DIR)/peer$$i.json; done); fi
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -3,13 +3,17 @@
 Reads the JSON of benchmarks/flow_throughput.py and benchmarks/augment_throughput.py
 (--setups including lenet) and of ../shared/bench/peer/peer_bench.py (sections A, B,
 C), and prints img/s side by side with the ratio tfaug / flow-lp. Only compare files
-written in the same sitting: the machine varies by 20-40% between runs.
+written in the same sitting: the machine varies by 20-40% between runs. Given several
+interleaved rounds (one file of each kind per round, in the same order), it pairs them
+by round and prints the median img/s and the median ratio with its range.
 
-  python benchmarks/compare.py --flow=F.json --augment=A.json --peer=P.json
+  python benchmarks/compare.py --flow F1.json [F2.json ...] --augment A1.json [...] \
+      --peer P1.json [...]
 """
 
 import argparse
 import json
+import statistics
 
 # (what, tfaug figure, flow-lp figure): paths into the three JSON files.
 ROWS = [
@@ -65,19 +69,43 @@ def table(ours: dict, peer: dict) -> list:
     return rows
 
 
+def rounds_table(tables: list) -> list:
+    """[(what, median tfaug, median flow-lp, median ratio, min ratio, max ratio)] for
+    the rows every round has; tables are table()'s outputs, one per round."""
+    by_row = {}
+    for rows in tables:
+        for what, a, b, ratio in rows:
+            by_row.setdefault(what, []).append((a, b, ratio))
+    out = []
+    for what, _, _ in ROWS:
+        values = by_row.get(what, [])
+        if len(values) != len(tables):
+            continue
+        a, b, ratios = zip(*values)
+        out.append((what, statistics.median(a), statistics.median(b),
+                    statistics.median(ratios), min(ratios), max(ratios)))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flow", required=True)
-    parser.add_argument("--augment", required=True)
-    parser.add_argument("--peer", required=True)
+    parser.add_argument("--flow", required=True, nargs="+")
+    parser.add_argument("--augment", required=True, nargs="+")
+    parser.add_argument("--peer", required=True, nargs="+")
     args = parser.parse_args()
+    if not len(args.flow) == len(args.augment) == len(args.peer):
+        parser.error("give one --flow, --augment and --peer file per round.")
     load = lambda p: json.load(open(p))
-    ours = {"flow": load(args.flow)["configs"], "augment": load(args.augment)["setups"]}
-    rows = table(ours, load(args.peer))
-    print("| work | flow-lp img/s | tfaug img/s | tfaug / flow-lp |")
+    tables = [table({"flow": load(f)["configs"], "augment": load(a)["setups"]},
+                    load(p)) for f, a, p in zip(args.flow, args.augment, args.peer)]
+    rows = rounds_table(tables)
+    n = len(tables)
+    span = f" (range over {n} rounds)" if n > 1 else ""
+    print(f"| work | flow-lp img/s | tfaug img/s | tfaug / flow-lp{span} |")
     print("|---|---|---|---|")
-    for what, a, b, ratio in rows:
-        print(f"| {what} | {b:.0f} | {a:.0f} | {ratio:.2f} |")
+    for what, a, b, ratio, low, high in rows:
+        extra = f" ({low:.2f}-{high:.2f})" if n > 1 else ""
+        print(f"| {what} | {b:.0f} | {a:.0f} | {ratio:.2f}{extra} |")
 
 
 if __name__ == "__main__":
