@@ -89,6 +89,50 @@ def test_interrupted_run_resumes_with_the_same_step_count(tmp_path, flow_dir):
     assert report["optimizer_steps"] == 4 * 4
 
 
+class _StopAtBatch(keras.callbacks.Callback):
+    """Interrupts in the middle of an epoch, as a kill would."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.epoch, self.batch = epoch, batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.current, batch) == (self.epoch, self.batch):
+            raise KeyboardInterrupt
+
+
+def _weights(path):
+    import h5py
+    values = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: values.append((name, obj[()]))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return values
+
+
+@pytest.mark.parametrize("augmentation", [
+    "standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)",
+    "latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)+standard(pad=1)",
+])
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path, flow_dir, augmentation):
+    config = _config(flow_dir, epochs=4, augmentation=augmentation)
+    whole = train_classifier(config, str(tmp_path / "whole"), _splits(), verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(config, str(tmp_path / "cut"), _splits(), verbose=0,
+                         callbacks=[_StopAtBatch(epoch=2, batch=1)])
+    resumed = train_classifier(config, str(tmp_path / "cut"), _splits(), verbose=0)
+    assert resumed["epochs_this_run"] == 2  # epochs 0-1 were kept, 2 is rerun
+    assert resumed["optimizer_steps"] == whole["optimizer_steps"] == 16
+    ours = _weights(tmp_path / "cut" / "classifier.weights.h5")
+    theirs = _weights(tmp_path / "whole" / "classifier.weights.h5")
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(ours, theirs))
+    assert resumed["test_accuracy"] == whole["test_accuracy"]
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(augmentation="latent_magic"), "Unknown augmentation 'latent_magic'"),
     (dict(augmentation="latent_random(eps=-1)"), "eps must be >= 0"),

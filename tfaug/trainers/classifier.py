@@ -312,11 +312,13 @@ def encode_all(latent_model, images: data.LabeledImages,
         else np.zeros((0, *latent_model.latent_shape), np.float32)
 
 
-def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: dict):
+def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: dict,
+                 start_batch: int = 0):
     """(training, validation) datasets of one-hot batches for Model.fit. Training
     batches carry each example's index and, when the augmentation's latents can be
     cached, its latents (encoded here, once); they repeat (fit bounds them by
-    steps_per_epoch). Validation is None when empty."""
+    steps_per_epoch) and begin at batch `start_batch` of the seed's stream (a resumed
+    run's position). Validation is None when empty."""
     k = splits.train.info.num_classes
     extras = {"index": np.arange(len(splits.train), dtype=np.int64)}
     cached = cached_latent_model(config, latent_models)
@@ -325,6 +327,8 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
     train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
                                             seed=config.seed, drop_remainder=True,
                                             repeat=True, extras=extras), k)
+    if start_batch:
+        train_ds = train_ds.skip(start_batch)
     val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
     return train_ds, val_ds
 
@@ -372,8 +376,15 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         model = compile_classifier(config, latent_models, info, steps * config.epochs,
                                    len(splits.train))
     classifier, aug = model.classifier, model.augmentation
+    # Restored before the data are built: the optimizer's step count is the position
+    # in the batch stream, so a resumed run sees the batches it would have seen.
+    backup = keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
+                                              double_checkpoint=True)
+    backup.set_model(model)
+    backup.on_train_begin()
+    position = int(model.optimizer.iterations.numpy())
     cache_start = time.time()
-    train_ds, val_ds = fit_datasets(config, splits, latent_models)
+    train_ds, val_ds = fit_datasets(config, splits, latent_models, start_batch=position)
     cache_seconds = time.time() - cache_start
     grid = splits.val if len(splits.val) >= 8 else splits.train
     grid_x = data.to_unit_float(grid.images[:8])
@@ -381,8 +392,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     log_dir = os.path.join(out_dir, "tensorboard")
     epoch_seconds = EpochSeconds(os.path.join(out_dir, "epoch_seconds.json"))
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
-                                         double_checkpoint=True),
+        backup,
         epoch_seconds,
         keras.callbacks.TensorBoard(log_dir),
         PerturbationImages(log_dir, grid_x, grid_y, config.image_every),
