@@ -1,13 +1,16 @@
 """Shared plumbing of the bin/ entry points; the only code that touches absl flags.
 
 Importing it sets TensorFlow's environment defaults (quiet C++ logs, oneDNN kernels on
-CPU) before TensorFlow loads.
+CPU) before TensorFlow loads; `run` loads TensorFlow with its native start-up lines
+(oneDNN, CUDA's "failed call to cuInit") silenced, which TF_CPP_MIN_LOG_LEVEL does not
+reach. TFAUG_TF_LOGS=1 shows them.
 """
 
 import dataclasses
 import os
 import signal
 import sys
+import tempfile
 import typing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,12 +22,36 @@ from tfaug import config as cfglib  # noqa: E402
 from tfaug.errors import TfaugError  # noqa: E402
 
 
+def load_tensorflow_quietly() -> None:
+    """Imports TensorFlow and initialises its devices with the process's stderr (file
+    descriptor 2) muted: their native lines are written before absl's log threshold
+    applies. What was written is shown if the import fails."""
+    if os.environ.get("TFAUG_TF_LOGS") == "1":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+            tf.config.list_logical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run(main) -> None:
     """absl's app.run(main), printing tfaug errors as one clear message (exit 2)."""
 
     def guarded(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO chatter
+        load_tensorflow_quietly()
         signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` checkpoints too
         if len(argv) > 1:
             print(f"error: unexpected arguments {argv[1:]}; flags look like --name=value",

@@ -94,8 +94,16 @@ def test_corrupt_checkpoint_is_reported(tmp_path):
         _trainer(tmp_path, train_steps=20).restore_or_initialize()
 
 
+def test_changed_settings_refuse_to_resume_but_a_longer_run_may(tmp_path):
+    _trainer(tmp_path, train_steps=10).fit(log=lambda _: None)
+    with pytest.raises(ConfigError, match="other settings \\(width: 16 -> 8\\)"):
+        _trainer(tmp_path, train_steps=20, width=8)
+    assert "at step 10" in _trainer(tmp_path, train_steps=20).restore_or_initialize()
+
+
 def test_checkpoint_from_another_architecture_is_reported(tmp_path):
     _trainer(tmp_path, train_steps=10).fit(log=lambda _: None)
+    os.remove(os.path.join(tmp_path, "run", "settings.json"))  # e.g. copied by hand
     with pytest.raises(TrainingError, match="another configuration"):
         _trainer(tmp_path, train_steps=20, width=8).restore_or_initialize()
 

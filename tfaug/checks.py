@@ -5,10 +5,24 @@ import tensorflow as tf
 from tfaug.errors import DataError
 
 
+def as_unit_float(x, what="images"):
+    """float32 images: uint8 pixels are scaled by 1/255; other integer types are
+    refused (their scale is unknown); floats are cast."""
+    dtype = getattr(x, "dtype", None)
+    dtype = tf.as_dtype(dtype) if dtype is not None else tf.float32
+    if dtype == tf.uint8:
+        return tf.cast(x, tf.float32) / 255.0
+    if dtype.is_integer or dtype.is_bool:
+        raise DataError(f"{what} of dtype {dtype.name}: give uint8 pixels (0-255) or "
+                        "floats in [0, 1].")
+    return tf.cast(x, tf.float32)
+
+
 def check_images(x, image_shape, what="images", model="this model"):
     """Shape, finiteness and [0, 1] range checks with clear errors (DataError when
-    eager; inside a compiled graph the value checks are tf.debugging asserts)."""
-    x = tf.convert_to_tensor(x, tf.float32)
+    eager; inside a compiled graph the value checks are tf.debugging asserts). uint8
+    images are accepted and scaled to [0, 1]."""
+    x = as_unit_float(x, what)
     if x.shape.rank != 4 or tuple(x.shape[1:]) != tuple(image_shape):
         raise DataError(f"{what} must have shape (batch, "
                         f"{', '.join(map(str, image_shape))}) for {model}, got "

@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 
-from tfaug.errors import CheckpointError
+from tfaug.errors import CheckpointError, ConfigError
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -42,6 +42,42 @@ def atomic_directory(directory: str):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
+    """Creates `out_dir` and checks it is a writable directory (ConfigError naming the
+    problem otherwise). With `settings` (a run's config as a dict), a run already in
+    `out_dir` must have the same values except for the keys in `may_change`: a resume
+    continues the run it resumes, never another one. Returns out_dir."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"out_dir {out_dir} is a file, not a directory: choose "
+                          "another --out_dir.")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as e:
+        raise ConfigError(f"Cannot write to out_dir {out_dir} ({e.strerror}): make it "
+                          "writable, free space, or choose another --out_dir.") from None
+    if settings is None:
+        return out_dir
+    path = os.path.join(out_dir, "settings.json")
+    try:
+        before = read_json(path)
+    except ValueError:
+        before = None  # written atomically, so only a hand edit breaks it: rewrite
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
+    if before is not None:
+        changed = sorted(k for k in set(before) | set(settings) if k not in may_change
+                         and before.get(k) != settings.get(k))
+        if changed:
+            diff = "; ".join(f"{k}: {before.get(k)!r} -> {settings.get(k)!r}"
+                             for k in changed)
+            raise ConfigError(f"out_dir {out_dir} holds a run with other settings "
+                              f"({diff}): rerun with its settings to resume it, or "
+                              "choose another --out_dir.")
+    write_json(path, settings)
+    return out_dir
 
 
 def shipped(root: str, name: str, marker: str, what: str) -> str:

@@ -69,7 +69,7 @@ def _load_idx(spec, split, directory, explicit) -> LabeledImages:
             f"No {spec.name} {split!r} split in {directory}: expected {wanted}."
             if split in catalog.IDX_FILES else
             f"IDX datasets have splits 'train' and 'test', not {split!r}.")
-    images, labels = (idx.read_idx(p) for p in paths)
+    images, labels = idx.read_idx(paths[0], ndim=3), idx.read_idx(paths[1], ndim=1)
     if images.ndim != 3 or images.shape[1:] != spec.image_shape[:2]:
         raise DataError(f"{paths[0]}: images of shape {images.shape[1:]}, expected "
                         f"{spec.image_shape[:2]} for {spec.name}.")

@@ -145,6 +145,8 @@ class Glow(keras.Model):
             raise DataError(f"latents must have the image shape (batch, "
                             f"{', '.join(map(str, self.config.image_shape))}), got "
                             f"{tuple(z.shape)}.")
+        if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(z))):
+            raise DataError("latents contain NaN or inf.")
         return preprocess.uncentre(self.bijector().inverse(z))
 
     def latent_levels(self, z):

@@ -271,6 +271,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[
     """Runs every run not yet finished (main grid first, then the extra runs, which
     depend on it); returns all rows."""
     config.validate()
+    io.prepare_out_dir(out_dir)
     plan = Plan(config)
     full, test = config.load("train"), config.load("test")
     config = ensure_flow(config, out_dir, full, test, log)

@@ -96,6 +96,13 @@ class ClassifierTrainConfig(cfglib.DataSource):
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
         if self.lr <= 0:
             raise ConfigError("lr must be > 0.")
+        if self.labels_per_class is not None and self.labels_per_class < 1:
+            raise ConfigError(f"labels_per_class must be >= 1 (got "
+                              f"{self.labels_per_class}); leave it unset for the whole "
+                              "training set.")
+        if self.label_fraction is not None and not 0 < self.label_fraction <= 1:
+            raise ConfigError(f"label_fraction must be in (0, 1] (got "
+                              f"{self.label_fraction}).")
         if self.weight_decay < 0 or self.weight_decay_mode not in WEIGHT_DECAY_MODES:
             raise ConfigError(f"weight_decay must be >= 0 and weight_decay_mode one of "
                               f"{', '.join(WEIGHT_DECAY_MODES)}.")
@@ -361,6 +368,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state and per-example augmentation state)."""
     started = time.time()
+    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
+                       may_change=("image_every", "data_dir", "strategy", "jit"))
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)  # fails before the data loads

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import data as datalib
+from tfaug import io
 from tfaug.errors import TfaugError
 from tfaug.flows.glow import Glow, GlowConfig
 from tfaug.flows.preprocess import dequantize
@@ -81,11 +82,18 @@ def make_optimizer(config: FlowTrainConfig) -> keras.optimizers.Optimizer:
                                                             config.warmup_steps))
 
 
+# Settings a resumed run may change (how long, how often to log), not what it learns.
+RESUMABLE_CHANGES = ("train_steps", "log_every", "eval_every", "eval_examples",
+                     "checkpoint_every", "max_bad_steps", "temperatures", "jit",
+                     "data_dir")
+
+
 class FlowTrainer:
     """Trains `Glow` on `train` (LabeledImages), evaluating on `test`, in `out_dir`."""
 
     def __init__(self, config: FlowTrainConfig, out_dir: str, train, test,
                  progress: bool = True):
+        io.prepare_out_dir(out_dir, cfglib.to_dict(config), may_change=RESUMABLE_CHANGES)
         self.config, self.out_dir, self.train, self.test = config, out_dir, train, test
         self.progress = progress
         self.glow = Glow(config.glow_config(train.info.image_shape))
@@ -193,7 +201,9 @@ class FlowTrainer:
         log(self.restore_or_initialize())
         start_step, start = int(self.step.numpy()), time.time()
         window, window_start, window_t = [], start_step, time.time()
-        bar = keras.utils.Progbar(cfg.train_steps, stateful_metrics=["bpd", "img/s"]) \
+        # Over the steps left: Progbar's ETA assumes every counted step took time.
+        bar = keras.utils.Progbar(max(cfg.train_steps - start_step, 1),
+                                  stateful_metrics=["bpd", "img/s"]) \
             if self.progress else None
         batches = self._batches()
         step = start_step
@@ -224,7 +234,8 @@ class FlowTrainer:
                         tf.summary.scalar("train/images_per_second", speed)
                         tf.summary.scalar("train/skipped_steps", int(self.skipped.numpy()))
                     if bar:
-                        bar.update(step, [("bpd", float(np.mean(window))),
+                        bar.update(step - start_step,
+                                   [("bpd", float(np.mean(window))),
                                           ("img/s", speed)])
                     window, window_start, window_t = [], step, time.time()
                 if step % cfg.eval_every == 0:

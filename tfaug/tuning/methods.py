@@ -164,7 +164,11 @@ class Tuned:
 
 
 def read_tuned(path: str) -> Tuned:
-    content = io.read_json(path)
+    try:
+        content = io.read_json(path)
+    except ValueError as e:  # json.JSONDecodeError
+        raise ConfigError(f"{path} is not valid JSON ({e}): restore it (git checkout) "
+                          "or rerun bin/tune_methods.py.") from None
     if content is None:
         raise ConfigError(f"No tuned values at {path}: run bin/tune_methods.py first "
                           "(or drop --tuned to use the specs as written).")

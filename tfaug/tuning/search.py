@@ -171,7 +171,7 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     """Runs (or resumes) the search, retrains the best values if asked, writes the
     summary; returns it. `callbacks` are extra Keras callbacks for every trial."""
     config.validate()
-    os.makedirs(out_dir, exist_ok=True)
+    io.prepare_out_dir(out_dir)
     check_resumable(config, out_dir)
     strategy = make_strategy(config.strategy)
     with strategy.scope():
