@@ -1,7 +1,7 @@
 """Shared plumbing of the bin/ entry points; the only code that touches absl flags.
 
 Importing it sets TensorFlow's environment defaults (quiet C++ logs, oneDNN kernels on
-CPU) before TensorFlow loads; `run` loads TensorFlow with its native start-up lines
+CPU) before TensorFlow loads, then loads TensorFlow with its native start-up lines
 (oneDNN, CUDA's "failed call to cuInit") silenced, which TF_CPP_MIN_LOG_LEVEL does not
 reach. TFAUG_TF_LOGS=1 shows them.
 """
@@ -45,13 +45,15 @@ def load_tensorflow_quietly() -> None:
             os.close(saved)
 
 
+load_tensorflow_quietly()  # before the entry point imports tfaug's trainers
+
+
 def run(main) -> None:
     """absl's app.run(main), printing tfaug errors as one clear message (exit 2)."""
 
     def guarded(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO chatter
-        load_tensorflow_quietly()
         signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` checkpoints too
         if len(argv) > 1:
             print(f"error: unexpected arguments {argv[1:]}; flags look like --name=value",

@@ -36,7 +36,8 @@ def load(directory: str) -> Glow:
         glow = Glow(cfglib.from_dict(GlowConfig, values, source=config_path))
         glow.checkpoint().read(
             os.path.join(directory, "weights")).assert_consumed()
-    except (ValueError, KeyError, IndexError, tf.errors.OpError, AssertionError) as e:
+    except (ValueError, KeyError, IndexError, TypeError, tf.errors.OpError,
+            AssertionError) as e:
         raise CheckpointError(
             f"The flow in {directory} cannot be loaded ({type(e).__name__}: "
             f"{str(e).splitlines()[0][:200] if str(e) else ''}). Its files are corrupt "

@@ -300,7 +300,7 @@ def load(directory: str):
             for part in ("encoder", "decoder", "discriminator"):
                 getattr(vaegan, part).load_weights(
                     os.path.join(directory, f"{prefix}{part}.weights.h5"))
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, TypeError, OSError) as e:
         raise CheckpointError(f"The VAE-GAN in {directory} cannot be loaded "
                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
                               "Its files are corrupt or incomplete: export it again.") \
