@@ -75,3 +75,16 @@ def test_eval_pipeline_keeps_order_and_every_example():
     assert [len(y) for _, y in batches] == [4, 4, 2]
     np.testing.assert_array_equal(np.concatenate([x for x, _ in batches]),
                                   toy.images / np.float32(255))
+
+
+def test_every_iterator_yields_the_same_stream():
+    """A second iterator (the next tuner trial in the same process, a resumed run)
+    sees the same batches and crops as the first."""
+    ds = data.train_pipeline(_toy(), 8, seed=3, crop_flip=True, repeat=True,
+                             drop_remainder=True).take(7)
+    first, second = _batches(ds), _batches(ds)
+    assert all(np.array_equal(x1, x2) and np.array_equal(y1, y2)
+               for (x1, y1), (x2, y2) in zip(first, second))
+    skipped = _batches(data.train_pipeline(_toy(), 8, seed=3, crop_flip=True,
+                                           repeat=True, drop_remainder=True).skip(4).take(3))
+    assert all(np.array_equal(x1, x2) for (x1, _), (x2, _) in zip(first[4:], skipped))

@@ -26,41 +26,60 @@ def pad_crop_flip(image: tf.Tensor, seed: tf.Tensor, pad: int = 4) -> tf.Tensor:
     return tf.image.stateless_random_flip_left_right(cropped, seed=seeds[1])
 
 
+def shuffled_order(n: int, seed: int, passes: Optional[int] = 1) -> tf.data.Dataset:
+    """Example indices: pass p is the permutation of range(n) drawn from (seed, p);
+    `passes` None repeats without end. A pure function of its arguments: every
+    iterator over it yields the same stream (a `shuffle` op's seed state instead
+    advances with each new iterator, so a second trial in one process, or a resumed
+    run, would see other batches)."""
+    seed = tf.constant(seed, tf.int64)
+    index = tf.range(n, dtype=tf.int64)
+    pass_ids = tf.data.Dataset.counter() if passes is None else tf.data.Dataset.range(
+        passes)
+    return pass_ids.flat_map(lambda p: tf.data.Dataset.from_tensor_slices(
+        tf.random.experimental.stateless_shuffle(index, seed=tf.stack([seed, p]))))
+
+
 def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
                    crop_flip: bool = False, pad: int = 4, drop_remainder: bool = False,
-                   shuffle_buffer: int = 0, repeat: bool = False,
+                   repeat: bool = False,
                    extras: Optional[Dict[str, np.ndarray]] = None) -> tf.data.Dataset:
     """Shuffled (and optionally pad-crop-flipped) batches of (image, label).
 
-    The order and the crops are a function of `seed` alone; each pass over the
-    dataset is shuffled anew. `shuffle_buffer` 0 shuffles the whole split.
+    The order and the crops are a function of `seed` alone, the same for every
+    iterator over the dataset; each pass over the split is shuffled anew.
     `drop_remainder` gives equal batches, which tf.distribute strategies need.
     `repeat` makes the batches endless, spanning passes, so a split smaller than one
     batch still fills batches. `extras` (name -> array with a row per example, e.g.
     example indices or cached latents) ride along with the images: batches are then
     ({"images": images, **extras}, labels).
     """
+    if not len(data):
+        raise DataError(f"No examples to train on in {data.info.name} "
+                        f"({data.info.split}): check the split and subset sizes.")
     extras = dict(extras or {})
     for name, values in extras.items():
         if len(values) != len(data):
             raise DataError(f"extras[{name!r}] has {len(values)} rows for "
                             f"{len(data)} examples.")
-    ds = data.as_dataset()
-    if extras:
-        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(extras)).map(
-            lambda example, more: ({"images": example[0], **more}, example[1]))
-    ds = ds.shuffle(shuffle_buffer or max(len(data), 1), seed=seed,
-                    reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    if crop_flip:
+    if crop_flip and extras:
+        raise DataError("crop_flip changes the images after their extras (such as "
+                        "cached latents) were computed; crop in the training step.")
+    images, labels = tf.constant(data.images), tf.constant(data.labels)
+    extras = {name: tf.constant(values) for name, values in extras.items()}
+    seed_t = tf.constant(seed, tf.int64)
+
+    def example(position, i):
+        image = tf.gather(images, i)
+        if crop_flip:
+            image = pad_crop_flip(image, tf.stack([position, seed_t]), pad)
         if extras:
-            raise DataError("crop_flip changes the images after their extras (such as "
-                            "cached latents) were computed; crop in the training step.")
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        ds = tf.data.Dataset.zip(ds, seeds.batch(2)).map(
-            lambda example, s: (pad_crop_flip(example[0], s, pad), example[1]),
-            num_parallel_calls=AUTOTUNE, deterministic=True)
+            more = {name: tf.gather(values, i) for name, values in extras.items()}
+            return {"images": image, **more}, tf.gather(labels, i)
+        return image, tf.gather(labels, i)
+
+    order = shuffled_order(len(data), seed, passes=None if repeat else 1)
+    ds = order.enumerate().map(example, num_parallel_calls=AUTOTUNE, deterministic=True)
     return _finish(ds, batch_size, drop_remainder)
 
 

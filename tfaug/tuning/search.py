@@ -97,7 +97,9 @@ class MethodHyperModel(keras_tuner.HyperModel):
 
 
 def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
-    common = dict(objective=keras_tuner.Objective(OBJECTIVE, "max"), seed=config.seed,
+    # Keras Tuner draws a random seed for a falsy one: seed 0 gets a fixed stand-in.
+    seed = config.seed if config.seed else 2**31 - 1
+    common = dict(objective=keras_tuner.Objective(OBJECTIVE, "max"), seed=seed,
                   directory=directory, project_name="search", overwrite=False,
                   distribution_strategy=strategy)
     if config.tuner == "random":
