@@ -137,6 +137,13 @@ def test_missing_dataset_offline_fails_fast(tmp_path):
     assert time.time() - start < 5  # no network retries
 
 
+def test_empty_training_split():
+    from flow_helpers import toy_split
+    empty = toy_split(8, seed=0).take(np.arange(0))
+    with pytest.raises(DataError, match="No examples to train on"):
+        data.train_pipeline(empty, 4, seed=0)
+
+
 def test_unknown_dataset():
     with pytest.raises(DataError, match="Known datasets: cifar10"):
         data.load("imagenet21k", "train")
@@ -207,14 +214,31 @@ def test_out_dir_that_is_a_file(tmp_path):
         io.prepare_out_dir(str(tmp_path / "f"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
-def test_read_only_out_dir(tmp_path):
-    os.chmod(tmp_path, stat.S_IRUSR | stat.S_IXUSR)
+def test_read_only_out_dir():
+    """A read-only directory (as a full or read-only disk is met). Root writes
+    anywhere, so as root the check runs in a child process with the uid of nobody."""
+    import tempfile
+    parent = tempfile.mkdtemp()
+    os.chmod(parent, 0o555)
     try:
-        with pytest.raises(ConfigError, match="Cannot write to out_dir"):
-            io.prepare_out_dir(str(tmp_path / "run"))
+        if os.geteuid() != 0:
+            with pytest.raises(ConfigError, match="Cannot write to out_dir"):
+                io.prepare_out_dir(os.path.join(parent, "run"))
+            return
+        pid = os.fork()
+        if pid == 0:  # child: never returns into pytest
+            code = 1
+            try:
+                os.setuid(65534)
+                io.prepare_out_dir(os.path.join(parent, "run"))
+            except ConfigError as e:
+                code = 0 if "Cannot write to out_dir" in str(e) else 1
+            finally:
+                os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0, "no clear error for a read-only out_dir"
     finally:
-        os.chmod(tmp_path, stat.S_IRWXU)
+        os.chmod(parent, stat.S_IRWXU)
+        shutil.rmtree(parent)
 
 
 def test_full_disk_is_a_clear_error(tmp_path, monkeypatch):
