@@ -4,6 +4,7 @@ Re-running skips finished runs and resumes an interrupted one.
 
   python bin/study.py --hparams=study_fashion_mnist           # ~21 min on 2 CPU cores
   python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
+  python bin/study.py --hparams=... --shard=0/2 & python bin/study.py ... --shard=1/2
 """
 
 import os
@@ -18,13 +19,15 @@ common.define_config_flags(StudyConfig,
                            "Preset name in hparams/ (e.g. study_fashion_mnist) or a JSON "
                            "file; individual flags override it.")
 flags.DEFINE_string("out_dir", "runs/study", "Where runs, results, report and plot go.")
+flags.DEFINE_string("shard", "0/1", "i/n: run the grid's runs at positions i mod n, so n "
+                                    "processes sharing --out_dir split the grid.")
 
 
 def main(argv):
-    from tfaug.study import run_study
+    from tfaug.study import parse_shard, run_study
 
     config = common.config_from_flags(StudyConfig)
-    run_study(config, FLAGS.out_dir)
+    run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard))
     print("report: " + os.path.join(FLAGS.out_dir, "report.md") + "; plot: " +
           os.path.join(FLAGS.out_dir, "accuracy.png"))
 

@@ -195,13 +195,8 @@ def row(report: dict, run: Run) -> dict:
 def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConfig:
     """The config with a flow for its latent methods: --flow, the shipped one, or
     (when neither exists) one trained now into out_dir/flow."""
-    if config.flow or not any(registry.needs_flow(named(m)[1]) for m in config.methods):
+    if config.flow or not _flow_needed(config):
         return config
-    try:
-        flows.pretrained(config.dataset)
-        return config
-    except flows.CheckpointError:
-        pass
     from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer
     shape = tuple(full.info.image_shape)
     preset = config.flow_preset or FLOW_PRESETS.get(shape)
@@ -267,25 +262,63 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
     return extra
 
 
-def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[dict]:
+def parse_shard(text: str) -> Tuple[int, int]:
+    """'i/n' -> (i, n), 0 <= i < n."""
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        index, count = -1, 0
+    if not 0 <= index < count:
+        raise ConfigError(f"shard must be i/n with 0 <= i < n (e.g. 0/2 and 1/2 for two "
+                          f"processes), got {text!r}.")
+    return index, count
+
+
+def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
+              shard: Tuple[int, int] = (0, 1)) -> List[dict]:
     """Runs every run not yet finished (main grid first, then the extra runs, which
-    depend on it); returns all rows."""
+    depend on it); returns the rows of every finished run in out_dir.
+
+    With shard (i, n), this process takes the runs whose position in the grid is i
+    modulo n, so n processes (on one machine or several sharing out_dir) split the
+    grid with no run done twice; the extra runs are shared the same way once the whole
+    main grid has finished. The outputs are rewritten after every run from every
+    finished run in out_dir, whoever ran it."""
+    index, count = shard
+    if not 0 <= index < count:
+        raise ConfigError(f"shard must be (i, n) with 0 <= i < n, got {shard}.")
     config.validate()
     io.prepare_out_dir(out_dir)
     plan = Plan(config)
     full, test = config.load("train"), config.load("test")
+    if count > 1 and config.flow is None and _flow_needed(config):
+        raise ConfigError("A sharded study needs its flow first: train it with "
+                          "bin/train_flow.py --export_dir=DIR and pass --flow=DIR, or "
+                          "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
     strategy = make_strategy(config.strategy)
-    rows, timings = [], []
+    timings = []
     main = config.grid()
-    done = {run: finished_row(run_dir(out_dir, run), run, log) for run in main}
+    mine = main[index::count]
+    pending = sum(finished_row(run_dir(out_dir, r), r, log) is None for r in mine)
     log(f"study: {len(config.budgets)} budgets x {len(config.methods)} methods, seeds "
         f"{', '.join(str(len(config.seeds_for(b))) for b in config.budgets)} = "
-        f"{len(main)} runs in {out_dir}, {sum(v is None for v in done.values())} to run"
+        f"{len(main)} runs in {out_dir}"
+        + (f"; shard {index}/{count} takes {len(mine)}" if count > 1 else "")
+        + f", {pending} to run"
         + (f"; values from {plan.tuned.path}" if plan.tuned else ""))
 
-    def execute(run, steps, position, total, pending):
+    def publish(runs):
+        """Writes the outputs from every finished run; again if another process
+        finished one meanwhile, so the last writer's outputs are complete."""
+        written, rows = None, _finished(out_dir, runs, log)
+        while len(rows) != written:
+            write_outputs(out_dir, rows, config)
+            written, rows = len(rows), _finished(out_dir, runs, log)
+        return rows
+
+    def execute(run, steps, position, total, known):
         result = finished_row(run_dir(out_dir, run), run, log)
         if result is None:
             run_config = plan.run_config(run, steps)
@@ -298,20 +331,44 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print) -> List[
             status = f"test {result['test_accuracy']:.4f} ({timings[-1]:.0f} s)"
         else:
             status = f"test {result['test_accuracy']:.4f} (done before, skipped)"
-        rows.append(result)
-        write_outputs(out_dir, rows, config)
+        publish(known)
         eta = np.mean(timings) * max(pending - len(timings), 0) if timings else 0.0
         log(f"[{position}/{total}] {progress_bar(position, total)} lpc={run.budget} "
             f"{run.method}{' (' + run.variant + ')' if run.variant else ''} "
             f"seed={run.seed}: {status}; ETA {eta / 60:.1f} min")
 
-    pending = sum(v is None for v in done.values())
-    for i, run in enumerate(main, 1):
-        execute(run, None, i, len(main), pending)
+    for i, run in enumerate(mine, 1):
+        execute(run, None, i, len(mine), main)
+    rows = publish(main)
+    if len(rows) < len(main):
+        log(f"{len(main) - len(rows)} runs of other shards have not finished: rerun "
+            "any shard (or bin/study.py without --shard) once they have, for the "
+            "capacity and matched-compute runs.")
+        return rows
     extra = extra_runs(config, rows)
-    for i, (run, steps) in enumerate(extra, 1):
-        execute(run, steps, i, len(extra), pending + len(extra))
-    return rows
+    runs = main + [run for run, _ in extra]
+    mine_extra = extra[index::count]
+    pending += sum(finished_row(run_dir(out_dir, r), r, log) is None
+                   for r, _ in mine_extra)
+    for i, (run, steps) in enumerate(mine_extra, 1):
+        execute(run, steps, i, len(mine_extra), runs)
+    return publish(runs)
+
+
+def _finished(out_dir: str, runs, log) -> List[dict]:
+    rows = [finished_row(run_dir(out_dir, r), r, log) for r in runs]
+    return [r for r in rows if r is not None]
+
+
+def _flow_needed(config: StudyConfig) -> bool:
+    """Whether a latent method needs a flow that does not ship (so is trained)."""
+    if not any(registry.needs_flow(named(m)[1]) for m in config.methods):
+        return False
+    try:
+        flows.pretrained(config.dataset)
+        return False
+    except flows.CheckpointError:
+        return True
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:

@@ -1,0 +1,88 @@
+"""Two study processes sharing one out_dir (--shard=0/2 and 1/2, started together)
+finish the grid with no run done twice, and their report equals a single process's."""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import make_mnist_dir, run_script, save_tiny_flow, ROOT
+
+TIMEOUT = 600
+# Columns that measure time, which differ between any two runs.
+TIMES = ("train_seconds", "wall_time_s")
+
+
+def _results(out_dir):
+    with open(out_dir / "results.csv") as f:
+        return [{k: v for k, v in r.items() if k not in TIMES} for r in csv.DictReader(f)]
+
+
+def _report_without_times(out_dir):
+    """report.md without its Cost section (measured seconds)."""
+    sections = (out_dir / "report.md").read_text().split("\n## ")
+    kept = [s for s in sections if not s.startswith("Cost")]
+    assert len(kept) == len(sections) - 1
+    return kept
+
+
+def _trained(stdout):
+    """(budget, method, seed) of the runs this process trained itself."""
+    return {m.groups() for m in re.finditer(
+        r"lpc=(\d+) (\S+) seed=(\d+): test [\d.]+ \(\d+ s\)", stdout)}
+
+
+def test_two_shards_split_the_grid_and_report_as_one(tmp_path):
+    values = {"dataset": "mnist",
+              "data_dir": make_mnist_dir(tmp_path / "data", n_train=120, n_test=30),
+              "flow": save_tiny_flow(tmp_path / "flow"),
+              "budgets": [2, 4], "steps_by_budget": [4, 4], "seeds": [2],
+              "methods": ["none", "latent_random(eps=0.5)"],
+              "val_per_class": 2, "model_width": 0.25, "batch_size": 8, "epochs": 2,
+              "jit": False}
+    preset = tmp_path / "preset.json"
+    preset.write_text(json.dumps(values))
+    command = [sys.executable, f"{ROOT}/bin/study.py", f"--hparams={preset}",
+               f"--out_dir={tmp_path / 'sharded'}"]
+    started = time.time()
+    shards = [subprocess.Popen(command + [f"--shard={i}/2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for i in range(2)]
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT) for p in shards]
+    finally:
+        for p in shards:
+            p.kill()
+    sharded_seconds = time.time() - started
+    for p, (_, err) in zip(shards, outputs):
+        assert p.returncode == 0, err[-3000:]
+    trained = [_trained(out) for out, _ in outputs]
+    assert len(trained[0]) == len(trained[1]) == 4
+    assert not trained[0] & trained[1]  # no run done twice
+
+    started = time.time()
+    single = run_script("study.py", f"--hparams={preset}",
+                        f"--out_dir={tmp_path / 'single'}", timeout=TIMEOUT)
+    assert single.returncode == 0, single.stderr[-3000:]
+    print(f"2 shards: {sharded_seconds:.1f} s, one process: {time.time() - started:.1f} s")
+    assert _trained(single.stdout) == trained[0] | trained[1]
+    assert _results(tmp_path / "sharded") == _results(tmp_path / "single")
+    assert len(_results(tmp_path / "single")) == 8
+    assert (_report_without_times(tmp_path / "sharded")
+            == _report_without_times(tmp_path / "single"))
+
+
+def test_bad_shard_is_a_one_line_error(tmp_path):
+    result = run_script("study.py", "--hparams=study_fashion_mnist", "--shard=2/2",
+                        f"--out_dir={tmp_path}")
+    assert result.returncode == 2 and "shard must be i/n with 0 <= i < n" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["1/3", "0/1"])
+def test_parse_shard(text):
+    from tfaug.study import parse_shard
+    assert parse_shard(text) == tuple(int(v) for v in text.split("/"))
