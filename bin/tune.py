@@ -7,6 +7,14 @@ and writes summary.json and summary.md to --out_dir. Re-running resumes the sear
   python bin/tune.py --augmentation='latent_random(ratio=1)' --labels_per_class=50 \\
       --space='{"latent_random.eps": {"min": 1, "max": 30, "log": true}}'
   tensorboard --logdir runs/tune/tensorboard        # HParams tab: trials by value
+
+Distributed (Keras Tuner's own mode): one chief serves the oracle, workers run trials;
+all share --out_dir (a shared file system across machines):
+
+  export KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000
+  KERASTUNER_TUNER_ID=chief python bin/tune.py --hparams=... --out_dir=/shared/tune &
+  KERASTUNER_TUNER_ID=tuner0 python bin/tune.py --hparams=... --out_dir=/shared/tune
+  KERASTUNER_TUNER_ID=tuner1 python bin/tune.py ...     # on each worker machine
 """
 
 import os
@@ -29,6 +37,8 @@ def main(argv):
     from tfaug.tuning import tune
 
     summary = tune(common.config_from_flags(TuningConfig), FLAGS.out_dir)
+    if "worker" in summary:
+        return
     best = summary["best"]
     tested = (f", test {best['test_accuracy']:.4f}" if "test_accuracy" in best else "")
     print(f"best: {best['augmentation']}, lr {best['lr']:g}; validation "

@@ -10,6 +10,7 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 """
 
 import dataclasses
+import json
 import os
 from typing import Any, Callable, Dict
 
@@ -92,8 +93,14 @@ class MethodHyperModel(keras_tuner.HyperModel):
                                   self.info, self.total_steps, self.num_examples)
 
     def fit(self, hp, model, *args, **kwargs):
+        if search_role() == "worker":  # Keras Tuner reports trials on the chief only
+            print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: trial "
+                  f"{json.dumps(hp.values, sort_keys=True)}", flush=True)
         history = model.fit(*args, **kwargs)
-        return float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
+        score = float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
+        if search_role() == "worker":
+            print(f"  {OBJECTIVE} {score:.4f}", flush=True)
+        return score
 
 
 def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
@@ -168,13 +175,34 @@ def retrain_best(best_config, out_dir: str, splits, strategy, verbose: int) -> d
     return train_classifier(best_config, out_dir, splits, strategy, verbose=verbose)
 
 
+def search_role() -> str:
+    """"chief", "worker" or "single", from Keras Tuner's distributed-search variables:
+    KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT (the chief's address) and
+    KERASTUNER_TUNER_ID ("chief" for the process that serves the oracle, any other
+    unique id for a worker)."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    missing = [v for v in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+               if v not in os.environ]
+    if missing:
+        raise ConfigError(f"KERASTUNER_ORACLE_IP is set but {', '.join(missing)} is not: "
+                          "a distributed search needs all three variables.")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
 def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int = 2,
          callbacks=(), splits=None) -> dict:
     """Runs (or resumes) the search, retrains the best values if asked, writes the
-    summary; returns it. `callbacks` are extra Keras callbacks for every trial."""
+    summary; returns it. `callbacks` are extra Keras callbacks for every trial.
+
+    In a distributed search (see `search_role`) the chief serves the oracle until the
+    workers have run every trial, then writes the summary; a worker runs trials and
+    returns {"worker": its id}."""
     config.validate()
+    role = search_role()
     io.prepare_out_dir(out_dir)
-    check_resumable(config, out_dir)
+    if role != "worker":
+        check_resumable(config, out_dir)
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)
@@ -184,14 +212,25 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
                                   steps * config.epochs, len(splits.train))
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")
-    write_hparams_config(log_dir, tuner.oracle.hyperparameters)
-    train_ds, val_ds = fit_datasets(config, splits, latent_models)
-    log(f"searching {config.augmentation} with {config.tuner} ({len(splits.train)} "
-        f"labelled training images, {len(splits.val)} for validation); TensorBoard: "
-        f"{log_dir}")
-    tuner.search(train_ds, validation_data=val_ds, epochs=config.epochs,
-                 steps_per_epoch=steps, shuffle=False, verbose=verbose,
-                 callbacks=[keras.callbacks.TensorBoard(log_dir), *callbacks])
+    if role == "chief":
+        write_hparams_config(log_dir, tuner.oracle.hyperparameters)
+        log(f"serving the {config.tuner} search of {config.augmentation} on "
+            f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+            " until the workers have run its trials")
+        tuner.search()
+    else:
+        if role == "single":
+            write_hparams_config(log_dir, tuner.oracle.hyperparameters)
+        train_ds, val_ds = fit_datasets(config, splits, latent_models)
+        log(f"searching {config.augmentation} with {config.tuner} ({len(splits.train)} "
+            f"labelled training images, {len(splits.val)} for validation); TensorBoard: "
+            f"{log_dir}")
+        tuner.search(train_ds, validation_data=val_ds, epochs=config.epochs,
+                     steps_per_epoch=steps, shuffle=False, verbose=verbose,
+                     callbacks=[keras.callbacks.TensorBoard(log_dir), *callbacks])
+    if role == "worker":
+        log(f"worker {tuner.tuner_id}: no trials left; the chief writes the summary")
+        return {"worker": tuner.tuner_id}
     rows = trial_rows(tuner)
     best_hp = tuner.get_best_hyperparameters(1)[0]
     best_config = trial_config(config, best_hp)
