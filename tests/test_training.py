@@ -165,3 +165,32 @@ def test_two_replicas_train_like_one_device():
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "max weight difference" in result.stdout
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_classifier_keeps_the_flow_and_logits_float32(tmp_path, flow_dir,
+                                                                      precision):
+    import tensorflow as tf
+    from tfaug.trainers.classifier import compile_classifier, load_latent_models
+    config = _config(flow_dir, precision=precision,
+                     augmentation="latent_adversarial(eps=0.5,alpha=0.25,steps=1)")
+    latent = load_latent_models(config)
+    model = compile_classifier(config, latent, _splits().train.info, 10, 64)
+    convs = [layer for layer in model.classifier.layers
+             if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == precision.split("_")[1]
+                         for layer in convs)
+    assert all(v.dtype == "float32" for v in model.classifier.weights)
+    assert not {str(v.dtype) for m in latent.values() for v in m.weights} & {
+        "float16", "bfloat16"}
+    images = _splits().train.images[:4] / np.float32(255)
+    assert model(images).dtype == tf.float32
+    expected = "LossScaleOptimizer" if precision == "mixed_float16" else "SGD"
+    assert expected in type(model.optimizer).__name__
+    report = train_classifier(config, str(tmp_path), _splits(), verbose=0)
+    assert np.isfinite(report["history"]["loss"]).all()
+    reference = train_classifier(_config(flow_dir, augmentation=config.augmentation),
+                                 str(tmp_path / "float32"), _splits(), verbose=0)
+    # Same run in float32: the losses agree to low-precision rounding.
+    np.testing.assert_allclose(report["history"]["loss"], reference["history"]["loss"],
+                               rtol=0.05)

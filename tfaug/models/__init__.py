@@ -2,6 +2,7 @@
 LeNet-5 (the paper's MNIST classifier)."""
 
 from tfaug.errors import ConfigError
+from tfaug.models.common import PRECISIONS, with_precision
 from tfaug.models.lenet import lenet
 from tfaug.models.resnet import resnet18
 from tfaug.models.small_cnn import small_cnn
@@ -17,4 +18,5 @@ def build(name: str, input_shape, num_classes: int, **kwargs):
     return MODELS[name](tuple(input_shape), num_classes, **kwargs)
 
 
-__all__ = ["MODELS", "build", "lenet", "resnet18", "small_cnn"]
+__all__ = ["MODELS", "PRECISIONS", "build", "lenet", "resnet18", "small_cnn",
+           "with_precision"]

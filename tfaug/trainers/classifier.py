@@ -77,6 +77,10 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                   "workers, else mirrored over local GPUs, else one "
                                   "device), mirrored, multi_worker or default.")
     jit: Optional[bool] = field(None, cfglib.JIT_HELP)
+    precision: str = field("float32", "Classifier computation: float32, mixed_bfloat16 "
+                                      "(CPUs with bf16, TPUs) or mixed_float16 (GPUs; "
+                                      "with loss scaling). Variables, the flow and the "
+                                      "attack's gradients stay float32.")
     image_every: int = field(5, "Epochs between clean-vs-perturbed image grids.")
     seed: int = field(0, "Seed of the subset, data order, weights and perturbations.")
 
@@ -94,6 +98,9 @@ class ClassifierTrainConfig(cfglib.DataSource):
                               f"{self.schedule!r}.")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
+        if self.precision not in models.PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(models.PRECISIONS)}, "
+                              f"got {self.precision!r}.")
         if self.lr <= 0:
             raise ConfigError("lr must be > 0.")
         if self.labels_per_class is not None and self.labels_per_class < 1:
@@ -279,14 +286,18 @@ def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
     for model in latent_models.values():
         model.trainable = False
     aug = registry.build(config.augmentation, latent_models, info.image_shape)
-    classifier = models.build(config.model, info.image_shape, info.num_classes,
-                              width=config.model_width)
+    classifier = models.with_precision(
+        models.build(config.model, info.image_shape, info.num_classes,
+                     width=config.model_width), config.precision)
     model = AugmentedClassifier(classifier, aug, seed=config.seed,
                                 num_examples=num_examples)
     model.build((None, *info.image_shape))
+    optimizer = sgd(make_schedule(config, total_steps), config.momentum,
+                    config.nesterov, config.weight_decay, config.weight_decay_mode)
+    if config.precision == "mixed_float16":  # float16 gradients underflow unscaled
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
-        optimizer=sgd(make_schedule(config, total_steps), config.momentum,
-                      config.nesterov, config.weight_decay, config.weight_decay_mode),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         jit_compile=cfglib.use_xla(config.jit))
