@@ -25,7 +25,9 @@ from tfaug.errors import TfaugError  # noqa: E402
 def load_tensorflow_quietly() -> None:
     """Imports TensorFlow and initialises its devices with the process's stderr (file
     descriptor 2) muted: their native lines are written before absl's log threshold
-    applies. What was written is shown if the import fails."""
+    applies. What was written is shown if the import fails. Under TF_CONFIG the
+    devices are left for MultiWorkerMirroredStrategy to initialise (it must configure
+    them itself), so their lines may show."""
     if os.environ.get("TFAUG_TF_LOGS") == "1":
         return
     sys.stderr.flush()
@@ -34,7 +36,8 @@ def load_tensorflow_quietly() -> None:
         os.dup2(captured.fileno(), 2)
         try:
             import tensorflow as tf
-            tf.config.list_logical_devices()
+            if "TF_CONFIG" not in os.environ:  # a multi-worker strategy must come first
+                tf.config.list_logical_devices()
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -1,8 +1,10 @@
 """kill -9 harness: each long-running entry point is started as a subprocess, killed
 with SIGKILL at seeded random moments, and rerun to the end. After every kill no file
 is half-written (every JSON parses, every checkpoint and weights file loads), and the
-finished run's results equal an uninterrupted run's, bit for bit. Moments fall in
-0.4-0.9 of the reference run's duration, past the ~5 s TensorFlow import."""
+finished run's results equal an uninterrupted run's, bit for bit. Each kill lands a
+seeded 5-80% of the way from the run's first checkpoint to its end (measured on an
+uninterrupted reference run), so it interrupts training, not the TensorFlow import.
+A temporary file cut short before its rename (*.tmp*) is litter, never read."""
 
 import csv
 import glob
@@ -34,17 +36,35 @@ def _command(script, preset, out_dir, extra=()):
             f"--out_dir={out_dir}", *extra]
 
 
-def _run(command):
+def _wait_for(proc, out_dir, marker, timeout=TIMEOUT):
+    """Seconds until a file matching `marker` (under out_dir: the run's first
+    checkpoint) exists, or None if the process ended first."""
     start = time.time()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
-    assert result.returncode == 0, result.stderr[-3000:]
+    while not glob.glob(os.path.join(out_dir, marker)):
+        if proc.poll() is not None or time.time() - start > timeout:
+            return None
+        time.sleep(0.05)
     return time.time() - start
 
 
-def _kill_at(command, seconds):
-    """Starts `command`, SIGKILLs it after `seconds` (if still running)."""
+def _run(command, out_dir, marker):
+    """Runs `command` to the end: (seconds to its first checkpoint, seconds in all)."""
+    start = time.time()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    first = _wait_for(proc, out_dir, marker)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err[-3000:]
+    return first, time.time() - start
+
+
+def _kill_at(command, out_dir, marker, seconds):
+    """Starts `command` and SIGKILLs it `seconds` after its first checkpoint (if still
+    running). Returns whether the kill landed."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
+        if _wait_for(proc, out_dir, marker) is None:
+            return False
         proc.wait(timeout=seconds)
         return False  # finished before the kill
     except subprocess.TimeoutExpired:
@@ -63,6 +83,8 @@ def _assert_intact(out_dir):
         with open(path) as f:
             json.load(f)
     for path in glob.glob(os.path.join(out_dir, "**", "*.h5"), recursive=True):
+        if ".tmp" in os.path.basename(path):
+            continue  # a write cut short before its rename: never read
         with h5py.File(path, "r"):
             pass
     for path in glob.glob(os.path.join(out_dir, "**", "checkpoint"), recursive=True):
@@ -71,12 +93,12 @@ def _assert_intact(out_dir):
         tf.train.load_checkpoint(latest).get_variable_to_shape_map()
 
 
-def _killed_then_finished(command, out_dir, moment):
-    """Kills `command` at `moment` seconds, checks the files it left, then reruns it
-    to the end. Returns whether the kill landed before the run finished."""
-    killed = _kill_at(command, moment)
+def _killed_then_finished(command, out_dir, marker, seconds):
+    """Kills `command` `seconds` after its first checkpoint, checks the files it left,
+    then reruns it to the end. Returns whether the kill landed before the end."""
+    killed = _kill_at(command, out_dir, marker, seconds)
     _assert_intact(out_dir)
-    _run(command)
+    _run(command, out_dir, marker)
     return killed
 
 
@@ -102,21 +124,25 @@ def _assert_same_h5(a, b):
         assert np.array_equal(x, y), name
 
 
-def _check(tmp_path, script, values, seed, extra=lambda out: ()):
-    """A reference run, then KILLS runs each killed once at a seeded moment within the
-    reference's duration and finished; returns the reference's out_dir and theirs."""
+def _check(tmp_path, script, values, seed, marker, extra=lambda out: ()):
+    """A reference run, then KILLS runs each killed once at a seeded moment between
+    the reference's first checkpoint (a file matching `marker`) and its end, then
+    finished; returns the reference's out_dir and theirs."""
     preset = _preset(tmp_path, values)
     whole = tmp_path / "whole"
-    seconds = _run(_command(script, preset, whole, extra(whole)))
+    first, seconds = _run(_command(script, preset, whole, extra(whole)), whole, marker)
+    assert first is not None, f"the reference run wrote no {marker}"
     rng = np.random.default_rng(seed)
     cuts, moments = [], []
     for i in range(KILLS):
         cut = tmp_path / f"cut{i}"
-        moment = round(float(rng.uniform(0.4, 0.9) * seconds), 1)
-        if _killed_then_finished(_command(script, preset, cut, extra(cut)), cut, moment):
-            moments.append(moment)
+        after = round(float(rng.uniform(0.05, 0.8) * (seconds - first)), 2)
+        if _killed_then_finished(_command(script, preset, cut, extra(cut)), cut, marker,
+                                 after):
+            moments.append(after)
         cuts.append(cut)
-    print(f"{script}: reference {seconds:.1f} s, killed at {moments} s")
+    print(f"{script}: reference {seconds:.1f} s, first checkpoint at {first:.1f} s; "
+          f"killed {moments} s after it")
     assert moments, "no kill landed before the run finished"
     return whole, cuts
 
@@ -128,7 +154,7 @@ def test_train_flow(tmp_path, inputs):
               "warmup_steps": 5, "log_every": 2, "eval_every": 20,
               "eval_examples": 16, "checkpoint_every": 2, "jit": False}
     whole, cuts = _check(tmp_path, "train_flow.py", values, seed=1,
-                         extra=lambda out: [f"--export_dir={out}/export"])
+                         marker="checkpoints/checkpoint", extra=lambda out: [f"--export_dir={out}/export"])
     a = tf.train.load_checkpoint(str(whole / "export" / "weights"))
     names = sorted(a.get_variable_to_shape_map())
     for cut in cuts:
@@ -146,7 +172,8 @@ def test_train_classifier(tmp_path, inputs):
               "epochs": 6, "steps_per_epoch": 3, "batch_size": 8, "jit": False,
               "augmentation": "latent_adversarial(eps=0.5,alpha=0.25,steps=1,"
                               "amortized=true)+standard(pad=1)"}
-    whole, cuts = _check(tmp_path, "train_classifier.py", values, seed=2)
+    whole, cuts = _check(tmp_path, "train_classifier.py", values, seed=2,
+                         marker="backup/*")
     for cut in cuts:
         _assert_same_h5(whole / "classifier.weights.h5", cut / "classifier.weights.h5")
         ra, rb = (json.loads((d / "report.json").read_text()) for d in (whole, cut))
@@ -158,7 +185,7 @@ def test_train_vaegan(tmp_path, inputs):
     values = {"dataset": "mnist", "data_dir": inputs["data_dir"], "latent_dim": 2,
               "width": 4, "batch_size": 8, "epochs": 6, "steps_per_epoch": 3}
     whole, cuts = _check(tmp_path, "train_vaegan.py", values, seed=3,
-                         extra=lambda out: [f"--export_dir={out}/export"])
+                         marker="backup/*", extra=lambda out: [f"--export_dir={out}/export"])
     for cut in cuts:
         for part in ("encoder", "decoder", "discriminator"):
             _assert_same_h5(whole / "export" / f"{part}.weights.h5",
@@ -177,7 +204,8 @@ def test_study(tmp_path, inputs):
               "budgets": [2, 4], "steps_by_budget": [6, 6], "seeds": [2],
               "methods": ["none", "latent_random(eps=0.5)"], "val_per_class": 2,
               "model_width": 0.25, "batch_size": 8, "epochs": 2, "jit": False}
-    whole, cuts = _check(tmp_path, "study.py", values, seed=4)
+    whole, cuts = _check(tmp_path, "study.py", values, seed=4,
+                         marker="runs/*/*/seed*/backup/*")
     assert len(_rows(whole / "results.csv")) == 8
     for cut in cuts:
         assert _rows(whole / "results.csv") == _rows(cut / "results.csv")
@@ -191,7 +219,8 @@ def test_tune(tmp_path, inputs):
               "tuner": "random", "max_trials": 4, "retrain_best": False,
               "model_width": 0.25, "epochs": 2, "steps_per_epoch": 2, "batch_size": 8,
               "jit": False}
-    whole, cuts = _check(tmp_path, "tune.py", values, seed=5)
+    whole, cuts = _check(tmp_path, "tune.py", values, seed=5,
+                         marker="search/trial_*/trial.json")
 
     def trials(d):
         summary = json.loads((d / "summary.json").read_text())

@@ -10,6 +10,7 @@ TensorBoard scalars and the clean-vs-perturbed image grids.
 import dataclasses
 import json
 import os
+import shutil
 import time
 from typing import Optional, Tuple
 
@@ -24,6 +25,7 @@ from tfaug.augment import Examples, bind_classes, registry
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
+from tfaug.trainers.backup import AtomicBackupAndRestore
 
 field = cfglib.field
 
@@ -133,6 +135,45 @@ MOVED_TO_SPEC = {"eps", "alpha", "attack_steps", "norm", "random_start", "away",
 STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
 
 
+class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """MultiWorkerMirroredStrategy that reduces what Keras 3's `fit` gives it: a nest
+    of values (the batch it builds the model from) and scalars with axis=0 (every
+    step's logs), which the parent rejects (tensorflow/tensorflow#72388)."""
+
+    def reduce(self, reduce_op, value, axis):
+        if len(tf.nest.flatten(value)) > 1 or isinstance(value, dict):
+            return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis),
+                                         value)
+        if axis is not None and _rank(value) == 0:
+            axis = None
+        return super().reduce(reduce_op, value, axis)
+
+
+def _rank(value):
+    values = getattr(value, "values", (value,))
+    return tf.convert_to_tensor(values[0]).shape.rank
+
+
+def worker_dir(out_dir: str, strategy) -> str:
+    """Where this process writes: out_dir for the chief (or a single process);
+    out_dir/workers/<task> for another worker of a multi-worker strategy, which
+    starts from (a copy of) the chief's backup, so every worker resumes the same
+    state."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return out_dir
+    cluster = resolver.cluster_spec().as_dict()
+    task = (resolver.task_type, resolver.task_id)
+    if task == ("chief", 0) or (task == ("worker", 0) and "chief" not in cluster):
+        return out_dir
+    own = os.path.join(out_dir, "workers", f"{task[0]}{task[1]}")
+    chief_backup, own_backup = (os.path.join(d, "backup") for d in (out_dir, own))
+    shutil.rmtree(own_backup, ignore_errors=True)
+    if os.path.isdir(chief_backup):
+        shutil.copytree(chief_backup, own_backup)
+    return io.prepare_out_dir(own)
+
+
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "auto":
         workers = json.loads(os.environ.get("TF_CONFIG", "{}")).get(
@@ -144,7 +185,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         else:
             name = "default"
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return MultiWorkerStrategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
@@ -379,12 +420,15 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state and per-example augmentation state)."""
     started = time.time()
-    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
-                       may_change=("image_every", "data_dir", "strategy", "jit"))
+    io.prepare_out_dir(out_dir)
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)  # fails before the data loads
     splits = splits or load_splits(config)
+    # Recorded once the inputs are known good: a failed start leaves no settings.
+    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
+                       may_change=("image_every", "data_dir", "strategy", "jit"))
+    out_dir = worker_dir(out_dir, strategy)
     info = splits.train.info
     k = info.num_classes
     if not len(splits.train):
@@ -398,8 +442,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     classifier, aug = model.classifier, model.augmentation
     # Restored before the data are built: the optimizer's step count is the position
     # in the batch stream, so a resumed run sees the batches it would have seen.
-    backup = keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
-                                              double_checkpoint=True)
+    backup = AtomicBackupAndRestore(os.path.join(out_dir, "backup"), steps,
+                                    double_checkpoint=True)
     backup.set_model(model)
     try:
         backup.on_train_begin()  # falls back to the previous backup if the last is bad

@@ -21,6 +21,7 @@ from tfaug.measures import reconstruction_error
 from tfaug.models.vaegan import (VAEGAN, ClassSpecificVAEGAN, LossWeights,
                                  VAEGANConfig, save)
 from tfaug.summaries import image_grid
+from tfaug.trainers.backup import AtomicBackupAndRestore
 
 field = cfglib.field
 
@@ -93,17 +94,20 @@ def fit_one(model: VAEGAN, config: VAEGANTrainConfig, out_dir: str, train, grid,
     model.compile(config.lr, config.loss_weights(),
                   jit_compile=cfglib.use_xla(config.jit))
     model.build((None, *train.info.image_shape))
+    backup = AtomicBackupAndRestore(os.path.join(out_dir, "backup"),
+                                    config.steps_per_epoch, double_checkpoint=True,
+                                    delete_checkpoint=False)
+    backup.set_model(model)
+    backup.on_train_begin()  # restored first: the step count places the batch stream
+    position = int(model.optimizers[0].iterations.numpy())
     images = data.train_pipeline(train, config.batch_size, seed=config.seed,
                                  drop_remainder=True, repeat=True).map(lambda x, y: x)
     log_dir = os.path.join(out_dir, "tensorboard")
-    return model.fit(images, epochs=config.epochs, shuffle=False,
+    return model.fit(images.skip(position), epochs=config.epochs, shuffle=False,
                      steps_per_epoch=config.steps_per_epoch, verbose=verbose,
-                     callbacks=[keras.callbacks.BackupAndRestore(
-                         os.path.join(out_dir, "backup"), double_checkpoint=True,
-                         delete_checkpoint=False),
-                         keras.callbacks.TensorBoard(log_dir),
-                         ReconstructionImages(log_dir, grid, config.image_every,
-                                              config.seed), *callbacks])
+                     callbacks=[backup, keras.callbacks.TensorBoard(log_dir),
+                                ReconstructionImages(log_dir, grid, config.image_every,
+                                                     config.seed), *callbacks])
 
 
 def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
