@@ -176,3 +176,12 @@ def test_hyperband_search_trains_its_brackets_up_to_the_configured_epochs(tmp_pa
     eps = [t["values"]["latent_random.eps"] for t in summary["trials"]]
     assert all(0.05 <= e <= 2.0 for e in eps)
     assert summary["best"]["values"]["latent_random.eps"] == eps[0]
+
+
+def test_composed_method_keeps_its_image_part_and_searches_its_latent_part():
+    from tfaug.tuning.methods import with_own_values
+    tuned = {"standard": "standard(pad=1,flip=false)",
+             "latent_random": "latent_random(eps=2.8,ratio=0.6)"}
+    filled = with_own_values("standard+latent_random", tuned)
+    assert filled.startswith("standard(") and "pad=1" in filled and "flip=false" in filled
+    assert filled.endswith("latent_random")  # free: its values are searched again

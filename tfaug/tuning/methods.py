@@ -2,9 +2,9 @@
 
 At each budget: first the learning rate, searched for `none` (no augmentation); then
 every other method's parameters with that learning rate, each search with the same
-tuner and number of trials. A part of a composed method that is a method of its own
-(`standard` in `standard+latent_random`) keeps its own tuned values; the remaining
-parts are searched. The result is tuned.json:
+tuner and number of trials. An image-space part of a composed method that is a method
+of its own (`standard` in `standard+latent_random`) keeps its own tuned values; the
+latent parts are searched again in the composition. The result is tuned.json:
 
   {"training": {settings every run shares}, "budgets": {"10": {"lr": ...,
    "methods": {"standard": {"augmentation": "standard(pad=2,flip=true)",
@@ -75,13 +75,14 @@ def training_settings(config) -> dict:
 
 
 def with_own_values(spec: str, tuned: Dict[str, str]) -> str:
-    """`spec` whose parts that are tuned methods of their own carry those values."""
+    """`spec` whose image-space parts that are tuned methods of their own carry those
+    values; its latent parts stay free, searched in the composition."""
     parts = registry.resolve(spec)
     if len(parts) == 1:
         return spec
     filled = []
     for part in parts:
-        own = tuned.get(part.name)
+        own = tuned.get(part.name) if part.name not in registry.LATENT_MODEL else None
         own_params = registry.resolve(own)[0].params if own else {}
         filled.append(Part(part.name, {**own_params, **part.params}))
     return registry.canonical(format_spec(filled))
