@@ -185,3 +185,17 @@ def test_composed_method_keeps_its_image_part_and_searches_its_latent_part():
     filled = with_own_values("standard+latent_random", tuned)
     assert filled.startswith("standard(") and "pad=1" in filled and "flip=false" in filled
     assert filled.endswith("latent_random")  # free: its values are searched again
+
+
+def test_search_begun_before_a_new_setting_resumes(tmp_path):
+    from tfaug import config as cfglib
+    from tfaug import io
+    from tfaug.errors import ConfigError
+    from tfaug.tuning.search import TuningConfig, check_resumable
+    config = cfglib.from_dict(TuningConfig, {"augmentation": "latent_random"})
+    older = {k: v for k, v in config.search_config().items() if k != "precision"}
+    io.write_json(str(tmp_path / "tuning_config.json"), older)
+    check_resumable(config, str(tmp_path))  # the new setting at its default: resumes
+    io.write_json(str(tmp_path / "tuning_config.json"), {**older, "lr": 0.5})
+    with pytest.raises(ConfigError, match="other settings \\(lr differ"):
+        check_resumable(config, str(tmp_path))

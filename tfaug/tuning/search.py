@@ -124,8 +124,12 @@ def check_resumable(config: TuningConfig, out_dir: str) -> None:
     path = os.path.join(out_dir, "tuning_config.json")
     previous = io.read_json(path)
     if previous is not None:
-        changed = sorted(k for k in set(previous) | set(config.search_config())
-                         if previous.get(k) != config.search_config().get(k))
+        # A setting added to tfaug since the search began reads as its default.
+        defaults = {f.name: f.default for f in dataclasses.fields(config)}
+        current = config.search_config()
+        previous = {**{k: v for k, v in defaults.items() if k in current}, **previous}
+        changed = sorted(k for k in set(previous) | set(current)
+                         if previous.get(k) != current.get(k))
         if changed:
             raise ConfigError(f"{out_dir} holds a search with other settings "
                               f"({', '.join(changed)} differ): resume it with the same "
