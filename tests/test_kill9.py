@@ -156,7 +156,8 @@ def test_train_flow(tmp_path, inputs):
               "warmup_steps": 5, "log_every": 2, "eval_every": 20,
               "eval_examples": 16, "checkpoint_every": 2, "jit": False}
     whole, cuts = _check(tmp_path, "train_flow.py", values, seed=1,
-                         marker="checkpoints/checkpoint", extra=lambda out: [f"--export_dir={out}/export"])
+                         marker="checkpoints/checkpoint",
+                         extra=lambda out: [f"--export_dir={out}/export"])
     a = tf.train.load_checkpoint(str(whole / "export" / "weights"))
     names = sorted(a.get_variable_to_shape_map())
     for cut in cuts:

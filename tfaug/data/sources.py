@@ -118,9 +118,9 @@ def _fail_fast_if_offline(spec, builder) -> None:
              for u in map(urlparse, urls)}
     unreachable = sorted(h for h, p in hosts if not reachable(h, p))
     if unreachable:
+        install = f" or install them at {spec.default_dir}" if spec.default_dir else ""
         local = (f"  - put its IDX files in a directory and pass data_dir "
-                 f"(--data_dir){' or install them at ' + spec.default_dir if spec.default_dir else ''};\n"
-                 if spec.idx else "")
+                 f"(--data_dir){install};\n" if spec.idx else "")
         raise DataError(
             f"{spec.name} is not available offline: tensorflow-datasets has not "
             f"prepared it in {builder.data_dir} and {', '.join(unreachable)} cannot be "
