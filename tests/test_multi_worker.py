@@ -76,9 +76,10 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
     out = tmp_path / "two"
     procs = _workers(command(out), _free_ports(2))
     deadline = time.time() + TIMEOUT
-    while not (out / "backup").is_dir() and time.time() < deadline:
-        time.sleep(0.2)
-    assert (out / "backup").is_dir(), "the chief wrote no backup"
+    backup = out / "backup" / "latest.weights.h5"  # renamed into place when whole
+    while not backup.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert backup.exists(), "the chief wrote no backup"
     procs[1].send_signal(signal.SIGKILL)  # a worker dies; the chief cannot go on
     procs[0].send_signal(signal.SIGKILL)
     for p in procs:
