@@ -262,15 +262,15 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
     return extra
 
 
+SHARD_HELP = "shard must be i/n with 0 <= i < n (e.g. 0/2 and 1/2 for two processes)"
+
+
 def parse_shard(text: str) -> Tuple[int, int]:
-    """'i/n' -> (i, n), 0 <= i < n."""
+    """'i/n' -> (i, n); run_study checks the range."""
     try:
         index, count = (int(v) for v in text.split("/"))
     except ValueError:
-        index, count = -1, 0
-    if not 0 <= index < count:
-        raise ConfigError(f"shard must be i/n with 0 <= i < n (e.g. 0/2 and 1/2 for two "
-                          f"processes), got {text!r}.")
+        raise ConfigError(f"{SHARD_HELP}, got {text!r}.") from None
     return index, count
 
 
@@ -286,7 +286,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     finished run in out_dir, whoever ran it."""
     index, count = shard
     if not 0 <= index < count:
-        raise ConfigError(f"shard must be (i, n) with 0 <= i < n, got {shard}.")
+        raise ConfigError(f"{SHARD_HELP}, got {index}/{count}.")
     config.validate()
     io.prepare_out_dir(out_dir)
     plan = Plan(config)

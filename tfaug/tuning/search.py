@@ -93,12 +93,13 @@ class MethodHyperModel(keras_tuner.HyperModel):
                                   self.info, self.total_steps, self.num_examples)
 
     def fit(self, hp, model, *args, **kwargs):
-        if search_role() == "worker":  # Keras Tuner reports trials on the chief only
+        worker = search_role() == "worker"  # Keras Tuner reports on the chief only
+        if worker:
             print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: trial "
                   f"{json.dumps(hp.values, sort_keys=True)}", flush=True)
         history = model.fit(*args, **kwargs)
         score = float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
-        if search_role() == "worker":
+        if worker:
             print(f"  {OBJECTIVE} {score:.4f}", flush=True)
         return score
 
@@ -216,15 +217,14 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
                                   steps * config.epochs, len(splits.train))
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")
-    if role == "chief":
+    if role != "worker":
         write_hparams_config(log_dir, tuner.oracle.hyperparameters)
+    if role == "chief":
         log(f"serving the {config.tuner} search of {config.augmentation} on "
             f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
             " until the workers have run its trials")
         tuner.search()
     else:
-        if role == "single":
-            write_hparams_config(log_dir, tuner.oracle.hyperparameters)
         train_ds, val_ds = fit_datasets(config, splits, latent_models)
         log(f"searching {config.augmentation} with {config.tuner} ({len(splits.train)} "
             f"labelled training images, {len(splits.val)} for validation); TensorBoard: "
