@@ -66,3 +66,25 @@ def save_tiny_flow(directory) -> str:
     glow.initialize(np.random.default_rng(0).uniform(size=(8, 28, 28, 1)).astype("f4"))
     flows.save(glow, str(directory))
     return str(directory)
+
+
+def h5_arrays(path) -> list:
+    """(name, array) of every dataset in the HDF5 file at `path`, in file order."""
+    import h5py
+    values = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: values.append((name, obj[()]))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return values
+
+
+def free_ports(n: int) -> list:
+    """`n` distinct free TCP ports on 127.0.0.1."""
+    import socket
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports

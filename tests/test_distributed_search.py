@@ -4,19 +4,12 @@ and two workers on 127.0.0.1 run every trial once; the chief's summary lists the
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
-from conftest import ROOT, make_mnist_dir, save_tiny_flow
+from conftest import ROOT, free_ports, make_mnist_dir, save_tiny_flow
 
 TIMEOUT = 420
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_chief_and_two_workers_run_each_trial_once(tmp_path):
@@ -34,7 +27,7 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     command = [sys.executable, os.path.join(ROOT, "bin", "tune.py"),
                f"--hparams={preset}", f"--out_dir={out_dir}"]
     address = {"KERASTUNER_ORACLE_IP": "127.0.0.1",
-               "KERASTUNER_ORACLE_PORT": str(_free_port())}
+               "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
     procs = [subprocess.Popen(command, env={**os.environ, **address,
                                             "KERASTUNER_TUNER_ID": tuner_id},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -7,26 +7,15 @@ out_dir, and after a worker is killed both resume from the chief's backup."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from conftest import ROOT, make_mnist_dir, save_tiny_flow
+from conftest import ROOT, free_ports, h5_arrays, make_mnist_dir, save_tiny_flow
 
 TIMEOUT = 300
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _workers(command, ports):
@@ -48,15 +37,6 @@ def _finish(procs):
         assert p.returncode == 0, err[-3000:]
 
 
-def _weights(path):
-    import h5py
-    values = []
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: values.append(obj[()])
-                     if hasattr(obj, "shape") else None)
-    return values
-
-
 def test_two_workers_train_like_one_process_and_resume(tmp_path):
     values = {"dataset": "mnist",
               "data_dir": make_mnist_dir(tmp_path / "data", n_train=120, n_test=30),
@@ -74,7 +54,7 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
     subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
 
     out = tmp_path / "two"
-    procs = _workers(command(out), _free_ports(2))
+    procs = _workers(command(out), free_ports(2))
     deadline = time.time() + TIMEOUT
     backup = out / "backup" / "latest.weights.h5"  # renamed into place when whole
     while not backup.exists() and time.time() < deadline:
@@ -86,14 +66,14 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
         p.wait(timeout=30)
         p.stderr.close()
     assert not (out / "report.json").exists()
-    _finish(_workers(command(out), _free_ports(2)))
+    _finish(_workers(command(out), free_ports(2)))
 
     report = json.loads((out / "report.json").read_text())
     assert report["strategy"] == "MultiWorkerStrategy" and report["replicas"] == 2
     assert report["optimizer_steps"] == 8 and report["epochs_this_run"] < 4  # resumed
     assert sorted(os.listdir(out / "workers")) == ["worker1"]  # the other's files
-    pairs = list(zip(_weights(single / "classifier.weights.h5"),
-                     _weights(out / "classifier.weights.h5")))
+    pairs = [(a, b) for (_, a), (_, b) in zip(h5_arrays(single / "classifier.weights.h5"),
+                                              h5_arrays(out / "classifier.weights.h5"))]
     print(f"max weight difference {max(np.abs(a - b).max() for a, b in pairs):.1e}")
     for a, b in pairs:
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, h5_arrays
 from flow_helpers import toy_split
 from tfaug import config as cfglib
 from tfaug import flows
@@ -104,15 +104,6 @@ class _StopAtBatch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def _weights(path):
-    import h5py
-    values = []
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: values.append((name, obj[()]))
-                     if isinstance(obj, h5py.Dataset) else None)
-    return values
-
-
 @pytest.mark.parametrize("augmentation", [
     "standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)",
     "latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)+standard(pad=1)",
@@ -126,8 +117,8 @@ def test_resumed_run_equals_the_uninterrupted_one(tmp_path, flow_dir, augmentati
     resumed = train_classifier(config, str(tmp_path / "cut"), _splits(), verbose=0)
     assert resumed["epochs_this_run"] == 2  # epochs 0-1 were kept, 2 is rerun
     assert resumed["optimizer_steps"] == whole["optimizer_steps"] == 16
-    ours = _weights(tmp_path / "cut" / "classifier.weights.h5")
-    theirs = _weights(tmp_path / "whole" / "classifier.weights.h5")
+    ours = h5_arrays(tmp_path / "cut" / "classifier.weights.h5")
+    theirs = h5_arrays(tmp_path / "whole" / "classifier.weights.h5")
     assert [n for n, _ in ours] == [n for n, _ in theirs]
     assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(ours, theirs))
     assert resumed["test_accuracy"] == whole["test_accuracy"]
