@@ -34,6 +34,6 @@ setup(
     install_requires=STACK,
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5"],
     },
 )
