@@ -3,6 +3,9 @@ JSON report to --out_dir. Re-running with the same --out_dir resumes.
 
   python bin/train_flow.py --hparams=fashion_mnist_glow --out_dir=runs/flow
   python bin/train_flow.py --hparams=fashion_mnist_glow --train_steps=200 --width=32
+
+With TF_CONFIG naming several workers, run one process per worker (BUILD.md): they
+train as one, and the chief writes --out_dir and --export_dir.
 """
 
 import os
@@ -36,8 +39,13 @@ def main(argv):
     trainer = FlowTrainer(config, FLAGS.out_dir, train, test)
     started = time.time()
     results = trainer.fit()
+    if not trainer.chief:
+        print(f"worker done after {results['steps']} steps; the chief reports")
+        return
     report = {"config": cfglib.to_dict(config), "preset": FLAGS.hparams,
               "seed": config.seed, "versions": io.versions(),
+              "strategy": type(trainer.strategy).__name__,
+              "replicas": trainer.strategy.num_replicas_in_sync,
               "glow": cfglib.to_dict(trainer.glow.config),
               "parameters": trainer.glow.num_parameters,
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

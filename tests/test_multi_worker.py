@@ -1,8 +1,8 @@
 """Multi-worker training for real: two processes on 127.0.0.1 (TF_CONFIG, one CPU
-device each) train an AugmentedClassifier with the amortised latent attack; the result
-equals a single process's with the same global batch (to 1e-4 after 8 steps: the
-reduction order differs), only the chief writes to
-out_dir, and after a worker is killed both resume from the chief's backup."""
+device each) train an AugmentedClassifier with the amortised latent attack, or a Glow;
+the result equals a single process's with the same global batch (to 1e-4: the
+reduction order differs), only the chief writes to out_dir, and after the workers are
+killed both resume from the chief's backup or checkpoint."""
 
 import json
 import os
@@ -25,6 +25,19 @@ def _workers(command, ports):
         env={**os.environ, "TF_CONFIG": json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": i}})})
         for i in range(len(ports))]
+
+
+def _kill_when(procs, path):
+    """SIGKILLs every worker once `path` (written by the chief) exists."""
+    deadline = time.time() + TIMEOUT
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"the chief wrote no {path.name}"
+    for p in procs:  # a worker dies; the others cannot go on without it
+        p.send_signal(signal.SIGKILL)
+    for p in procs:
+        p.wait(timeout=30)
+        p.stderr.close()
 
 
 def _finish(procs):
@@ -54,17 +67,8 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
     subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
 
     out = tmp_path / "two"
-    procs = _workers(command(out), free_ports(2))
-    deadline = time.time() + TIMEOUT
-    backup = out / "backup" / "latest.weights.h5"  # renamed into place when whole
-    while not backup.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert backup.exists(), "the chief wrote no backup"
-    procs[1].send_signal(signal.SIGKILL)  # a worker dies; the chief cannot go on
-    procs[0].send_signal(signal.SIGKILL)
-    for p in procs:
-        p.wait(timeout=30)
-        p.stderr.close()
+    # the backup is renamed into place when whole
+    _kill_when(_workers(command(out), free_ports(2)), out / "backup" / "latest.weights.h5")
     assert not (out / "report.json").exists()
     _finish(_workers(command(out), free_ports(2)))
 
@@ -77,3 +81,40 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
     print(f"max weight difference {max(np.abs(a - b).max() for a, b in pairs):.1e}")
     for a, b in pairs:
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+
+
+def test_two_workers_train_a_glow_like_one_process_and_resume(tmp_path):
+    import tensorflow as tf
+    values = {"dataset": "mnist",
+              "data_dir": make_mnist_dir(tmp_path / "data", n_train=64, n_test=16),
+              "levels": 2, "steps_per_level": 1, "width": 8, "batch_size": 16,
+              "warmup_steps": 2, "train_steps": 12, "checkpoint_every": 2,
+              "eval_every": 100, "eval_examples": 16}
+    preset = tmp_path / "preset.json"
+    preset.write_text(json.dumps(values))
+    command = lambda out: [sys.executable, os.path.join(ROOT, "bin", "train_flow.py"),
+                           f"--hparams={preset}", f"--out_dir={out}",
+                           f"--export_dir={out}/export"]
+    single = tmp_path / "single"
+    subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
+
+    out = tmp_path / "two"
+    _kill_when(_workers(command(out), free_ports(2)), out / "checkpoints" / "checkpoint")
+    assert not (out / "report.json").exists()
+    _finish(_workers(command(out), free_ports(2)))
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["strategy"] == "MultiWorkerStrategy" and report["replicas"] == 2
+    assert report["steps"] == 12 and report["steps_this_run"] < 12  # resumed
+    assert sorted(os.listdir(out / "workers")) == ["worker1"]
+    assert not (out / "workers" / "worker1" / "tensorboard").exists()
+    ours, theirs = (tf.train.load_checkpoint(str(d / "export" / "weights"))
+                    for d in (single, out))
+    names = [n for n in ours.get_variable_to_shape_map() if "glow_variables" in n]
+    assert names and set(names) <= set(theirs.get_variable_to_shape_map())
+    diffs = [np.abs(ours.get_tensor(n) - theirs.get_tensor(n)).max() for n in names]
+    print(f"max weight difference {max(diffs):.1e}")
+    assert max(diffs) < 1e-4
+    single_report = json.loads((single / "report.json").read_text())
+    assert abs(report["final_test_bits_per_dim"] -
+               single_report["final_test_bits_per_dim"]) < 1e-4

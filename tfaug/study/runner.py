@@ -25,7 +25,8 @@ from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
 from tfaug.study.report import CAPACITY, MAIN, MATCHED, write_outputs
-from tfaug.trainers.classifier import load_splits, make_strategy, train_classifier
+from tfaug.trainers.classifier import load_splits, train_classifier
+from tfaug.trainers.distribution import make_strategy
 from tfaug.trainers.grid import BudgetGrid
 from tfaug.tuning.methods import read_tuned
 

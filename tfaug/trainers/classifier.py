@@ -8,9 +8,7 @@ TensorBoard scalars and the clean-vs-perturbed image grids.
 """
 
 import dataclasses
-import json
 import os
-import shutil
 import time
 from typing import Optional, Tuple
 
@@ -26,6 +24,8 @@ from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
 from tfaug.trainers.backup import AtomicBackupAndRestore
+from tfaug.trainers.distribution import (STRATEGIES, STRATEGY_HELP, make_strategy,
+                                         worker_dir)
 
 field = cfglib.field
 
@@ -75,9 +75,7 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                              "fractions of training at which the "
                                              "rate drops (paper: 60/120/160 of 200).")
     lr_decay: float = field(0.2, "step schedule: factor at each milestone.")
-    strategy: str = field("auto", "auto (multi-worker when TF_CONFIG names several "
-                                  "workers, else mirrored over local GPUs, else one "
-                                  "device), mirrored, multi_worker or default.")
+    strategy: str = field("auto", STRATEGY_HELP)
     jit: Optional[bool] = field(None, cfglib.JIT_HELP)
     precision: str = field("float32", "Classifier computation: float32, mixed_bfloat16 "
                                       "(CPUs with bf16, TPUs) or mixed_float16 (GPUs; "
@@ -130,65 +128,6 @@ class ClassifierTrainConfig(cfglib.DataSource):
 # Flat augmentation fields of earlier versions, now parameters in the spec.
 MOVED_TO_SPEC = {"eps", "alpha", "attack_steps", "norm", "random_start", "away", "ratio",
                  "pgd_eps", "pgd_alpha", "pgd_norm", "mixup_alpha", "cutout_size", "pad"}
-
-
-STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
-
-
-class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-    """MultiWorkerMirroredStrategy that reduces what Keras 3's `fit` gives it: a nest
-    of values (the batch it builds the model from) and scalars with axis=0 (every
-    step's logs), which the parent rejects (tensorflow/tensorflow#72388)."""
-
-    def reduce(self, reduce_op, value, axis):
-        if len(tf.nest.flatten(value)) > 1 or isinstance(value, dict):
-            return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis),
-                                         value)
-        if axis is not None and _rank(value) == 0:
-            axis = None
-        return super().reduce(reduce_op, value, axis)
-
-
-def _rank(value):
-    values = getattr(value, "values", (value,))
-    return tf.convert_to_tensor(values[0]).shape.rank
-
-
-def worker_dir(out_dir: str, strategy) -> str:
-    """Where this process writes: out_dir for the chief (or a single process);
-    out_dir/workers/<task> for another worker of a multi-worker strategy, which
-    starts from (a copy of) the chief's backup, so every worker resumes the same
-    state."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return out_dir
-    cluster = resolver.cluster_spec().as_dict()
-    task = (resolver.task_type, resolver.task_id)
-    if task == ("chief", 0) or (task == ("worker", 0) and "chief" not in cluster):
-        return out_dir
-    own = os.path.join(out_dir, "workers", f"{task[0]}{task[1]}")
-    chief_backup, own_backup = (os.path.join(d, "backup") for d in (out_dir, own))
-    shutil.rmtree(own_backup, ignore_errors=True)
-    if os.path.isdir(chief_backup):
-        shutil.copytree(chief_backup, own_backup)
-    return io.prepare_out_dir(own)
-
-
-def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    if name == "auto":
-        workers = json.loads(os.environ.get("TF_CONFIG", "{}")).get(
-            "cluster", {}).get("worker", [])
-        if len(workers) > 1:
-            name = "multi_worker"
-        elif len(tf.config.list_logical_devices("GPU")) > 1:
-            name = "mirrored"
-        else:
-            name = "default"
-    if name == "multi_worker":
-        return MultiWorkerStrategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 class AugmentedClassifier(keras.Model):
@@ -428,7 +367,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     # Recorded once the inputs are known good: a failed start leaves no settings.
     io.prepare_out_dir(out_dir, cfglib.to_dict(config),
                        may_change=("image_every", "data_dir", "strategy", "jit"))
-    out_dir = worker_dir(out_dir, strategy)
+    out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     info = splits.train.info
     k = info.num_classes
     if not len(splits.train):

@@ -1,11 +1,16 @@
 """Maximum-likelihood training of a Glow: one compiled step, checkpoints, TensorBoard.
 
-The step (one XLA-compiled graph) draws dequantisation noise from (seed, step),
+The step (one compiled graph) draws dequantisation noise from (seed, step),
 computes bits/dim and gradients, clips them by global norm, and applies them only if
 loss and gradients are finite; a non-finite step is skipped, counted and reported, and
 `max_bad_steps` in a row stop training with a clear error. Checkpoints (Glow,
 optimizer, step, data position) go through tf.train.CheckpointManager, so a killed run
 resumes at the same step with the same optimizer state and the same next batch.
+
+Under a tf.distribute strategy (several workers, or several local GPUs) every replica
+takes its slice of the same global batch and its noise, gradients are averaged across
+replicas before clipping, and the chief alone writes checkpoints, TensorBoard and
+evaluations: N replicas train as one process with the same global batch would.
 """
 
 import dataclasses
@@ -24,6 +29,8 @@ from tfaug.errors import TfaugError
 from tfaug.flows.glow import Glow, GlowConfig
 from tfaug.flows.preprocess import dequantize
 from tfaug.flows.schedule import LinearWarmup
+from tfaug.trainers.distribution import (STRATEGIES, STRATEGY_HELP, is_chief,
+                                         make_strategy, worker_dir)
 from tfaug.summaries import image_grid, read_scalars
 
 field = cfglib.field
@@ -55,6 +62,7 @@ class FlowTrainConfig(cfglib.DataSource):
     max_bad_steps: int = field(20, "Stop after this many non-finite steps in a row.")
     temperatures: Tuple[float, ...] = field((0.0, 0.5, 0.7, 1.0),
                                             "Sampling temperatures shown.")
+    strategy: str = field("auto", STRATEGY_HELP)
     jit: Optional[bool] = field(None, cfglib.JIT_HELP)
     seed: int = field(0, "Seed of data order, dequantisation noise and init.")
 
@@ -66,6 +74,9 @@ class FlowTrainConfig(cfglib.DataSource):
                      "checkpoint_every", "max_bad_steps", "eval_examples"):
             if getattr(self, name) < 1:
                 raise cfglib.ConfigError(f"{name} must be >= 1.")
+        if self.strategy not in STRATEGIES:
+            raise cfglib.ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, "
+                                     f"got {self.strategy!r}.")
         if self.lr <= 0 or self.grad_clip < 0 or self.warmup_steps < 0:
             raise cfglib.ConfigError("lr must be > 0; grad_clip, warmup_steps >= 0.")
         datalib.spec(self.dataset)
@@ -85,57 +96,88 @@ def make_optimizer(config: FlowTrainConfig) -> keras.optimizers.Optimizer:
 # Settings a resumed run may change (how long, how often to log), not what it learns.
 RESUMABLE_CHANGES = ("train_steps", "log_every", "eval_every", "eval_examples",
                      "checkpoint_every", "max_bad_steps", "temperatures", "jit",
-                     "data_dir")
+                     "data_dir", "strategy")
 
 
 class FlowTrainer:
-    """Trains `Glow` on `train` (LabeledImages), evaluating on `test`, in `out_dir`."""
+    """Trains `Glow` on `train` (LabeledImages), evaluating on `test`, in `out_dir`
+    (under `strategy`, by default the one `config.strategy` names)."""
 
     def __init__(self, config: FlowTrainConfig, out_dir: str, train, test,
-                 progress: bool = True):
+                 progress: bool = True, strategy: tf.distribute.Strategy = None):
         io.prepare_out_dir(out_dir, cfglib.to_dict(config), may_change=RESUMABLE_CHANGES)
+        self.strategy = strategy or make_strategy(config.strategy)
+        self.chief = is_chief(self.strategy)
+        replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % replicas:
+            raise cfglib.ConfigError(f"batch_size {config.batch_size} must be a multiple "
+                                     f"of the {replicas} replicas, which share it.")
+        out_dir = worker_dir(out_dir, self.strategy, from_chief="checkpoints")
         self.config, self.out_dir, self.train, self.test = config, out_dir, train, test
-        self.progress = progress
-        self.glow = Glow(config.glow_config(train.info.image_shape))
-        self.optimizer = make_optimizer(config)
-        self.optimizer.build(self.glow.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, name="step")
-        self.bad_in_a_row = tf.Variable(0, dtype=tf.int64, name="bad_in_a_row")
-        self.skipped = tf.Variable(0, dtype=tf.int64, name="skipped")
+        self.progress = progress and self.chief
+        with self.strategy.scope():
+            self.glow = Glow(config.glow_config(train.info.image_shape))
+            self.optimizer = make_optimizer(config)
+            self.optimizer.build(self.glow.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, name="step")
+            self.bad_in_a_row = tf.Variable(0, dtype=tf.int64, name="bad_in_a_row")
+            self.skipped = tf.Variable(0, dtype=tf.int64, name="skipped")
         self.checkpoint = self.glow.checkpoint(
             optimizer=self.optimizer, step=self.step,
             bad_in_a_row=self.bad_in_a_row, skipped=self.skipped)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(out_dir, "checkpoints"), max_to_keep=3)
-        self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
+            self.checkpoint, os.path.join(out_dir, "checkpoints"),
+            max_to_keep=3 if self.chief else 1)
+        self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard")) \
+            if self.chief else tf.summary.create_noop_writer()
         xla = cfglib.use_xla(config.jit)
-        self._train_step = tf.function(self._step, jit_compile=xla)
+        self._train_step = tf.function(self._distributed_step, jit_compile=xla)
         self._bpd = tf.function(
             lambda x, seed: self.glow.bits_per_dim(x, seed, validate=False),
             jit_compile=xla)
 
     # -- the compiled step ----------------------------------------------------------
-    def _step(self, x):
+    def _distributed_step(self, x):
+        """One step on the global batch `x`; returns (loss, gradient norm, applied)."""
+        results = self.strategy.run(self._replica_step, args=(x,))
+        return tuple(self.strategy.experimental_local_results(r)[0] for r in results)
+
+    def _replica_step(self, x):
         cfg, variables = self.config, self.glow.trainable_variables
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
         seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step])
+        y = dequantize(x, seed)  # the global batch's noise, whatever the replica count
+        y = tf.reshape(y, [replicas, -1, *y.shape[1:]])[context.replica_id_in_sync_group]
         with tf.GradientTape() as tape:
-            y = dequantize(x, seed)
-            loss = tf.reduce_mean(self.glow.bits_per_dim_continuous(y))
+            loss = tf.reduce_mean(self.glow.bits_per_dim_continuous(y)) / replicas
         grads = tape.gradient(loss, variables)
-        norm = tf.linalg.global_norm(grads)
+        # The global batch's loss and gradient norm; the optimizer sums the replicas'
+        # gradients itself, so each passes its own, clipped by the global norm.
+        loss, *summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [loss, *grads])
+        norm = tf.linalg.global_norm(summed)
         if cfg.grad_clip > 0:
             grads, _ = tf.clip_by_global_norm(grads, cfg.grad_clip, use_norm=norm)
         ok = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+        context.merge_call(self._apply_if_finite, args=(ok, grads))
+        return loss, norm, ok
+
+    def _apply_if_finite(self, strategy, ok, grads):
+        """Applies `grads` if `ok` (the same on every replica), else counts a skipped
+        step. Runs in cross-replica context: a branch that applies an optimizer cannot
+        sit in a replica's control flow."""
+        variables = self.glow.trainable_variables
+        ok = strategy.experimental_local_results(ok)[0]
 
         def apply():
-            self.optimizer.apply(grads, variables)
+            strategy.extended.call_for_each_replica(
+                lambda g: self.optimizer.apply(g, variables), args=(grads,))
             return tf.constant(0, tf.int64)
 
         bad = tf.cond(ok, apply, lambda: self.bad_in_a_row + 1)
         self.bad_in_a_row.assign(bad)
         self.skipped.assign_add(tf.cast(~ok, tf.int64))
         self.step.assign_add(1)
-        return loss, norm, ok
 
     # -- data -----------------------------------------------------------------------
     def _batches(self):
@@ -238,7 +280,7 @@ class FlowTrainer:
                                    [("bpd", float(np.mean(window))),
                                           ("img/s", speed)])
                     window, window_start, window_t = [], step, time.time()
-                if step % cfg.eval_every == 0:
+                if step % cfg.eval_every == 0 and self.chief:
                     test_bpd = self.evaluate(cfg.eval_examples)
                     with self.writer.as_default(step=step):
                         tf.summary.scalar("test/bits_per_dim", test_bpd)
@@ -250,6 +292,8 @@ class FlowTrainer:
             raise
         self.save()
         wall = time.time() - start
+        if not self.chief:  # the chief reports
+            return {"steps": step, "wall_time_s": wall}
         final = self.evaluate()
         self._write_images(step)
         self.writer.flush()

@@ -23,7 +23,8 @@ from tfaug import io
 from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier,
                                        fit_datasets, load_latent_models, load_splits,
-                                       make_strategy, steps_per_epoch, train_classifier)
+                                       steps_per_epoch, train_classifier)
+from tfaug.trainers.distribution import make_strategy
 from tfaug.tuning.space import declare, effective_space
 
 field = cfglib.field
