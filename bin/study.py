@@ -2,7 +2,7 @@
 the full test split; writes results.csv/.json, report.md and accuracy.png to --out_dir.
 Re-running skips finished runs and resumes an interrupted one.
 
-  python bin/study.py --hparams=study_fashion_mnist           # ~21 min on 2 CPU cores
+  python bin/study.py --hparams=study_fashion_mnist           # ~28 min on 2 CPU cores
   python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
   python bin/study.py --hparams=... --shard=0/2 & python bin/study.py ... --shard=1/2
 """
@@ -19,15 +19,23 @@ common.define_config_flags(StudyConfig,
                            "Preset name in hparams/ (e.g. study_fashion_mnist) or a JSON "
                            "file; individual flags override it.")
 flags.DEFINE_string("out_dir", "runs/study", "Where runs, results, report and plot go.")
+flags.DEFINE_string("readme", None, "Also rewrite the tables between the markers "
+                                    "<!-- study:PRESET begin/end --> of this Markdown "
+                                    "file (e.g. README.md) from the results.")
 flags.DEFINE_string("shard", "0/1", "i/n: run the grid's runs at positions i mod n, so n "
                                     "processes sharing --out_dir split the grid.")
 
 
 def main(argv):
     from tfaug.study import parse_shard, run_study
+    from tfaug.study.report import update_readme
 
     config = common.config_from_flags(StudyConfig)
-    run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard))
+    rows = run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard))
+    if FLAGS.readme:
+        name = os.path.splitext(os.path.basename(FLAGS.hparams or "study"))[0]
+        update_readme(FLAGS.readme, name, rows, config)
+        print(f"tables rewritten in {FLAGS.readme}")
     print("report: " + os.path.join(FLAGS.out_dir, "report.md") + "; plot: " +
           os.path.join(FLAGS.out_dir, "accuracy.png"))
 

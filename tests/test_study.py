@@ -148,6 +148,29 @@ def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
     assert set(_table_cells(rebuilt).values()) == {25.0}
 
 
+def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
+    from tfaug.study.report import update_readme
+    config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10, 50),
+                     seeds=(3,))
+    rows = _fake_rows(config)
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nIntro.\n", "\nMore text.\n"
+    readme.write_text(f"{before}<!-- study:s begin -->\nold table\n"
+                      f"<!-- study:s end -->{after}")
+    update_readme(str(readme), "s", rows, config)
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(after) and "old table" not in text
+    report = study.markdown_report(rows, config)
+    assert _table_cells(text) == _table_cells(report)  # the report's numbers
+    paired_line = next(line for line in report.splitlines()
+                       if line.startswith("| latent_random | ") and "[" in line)
+    assert paired_line in text
+    update_readme(str(readme), "s", rows, config)
+    assert readme.read_text() == text  # idempotent
+    with pytest.raises(ConfigError, match="study:other begin"):
+        update_readme(str(readme), "other", rows, config)
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(labels_per_class=5), "do not set labels_per_class"),
     (dict(methods=("none", "sharpen")), "sharpen"),

@@ -13,6 +13,7 @@ import numpy as np
 from tfaug import config as cfglib
 from tfaug import io
 from tfaug.augment.spec import named
+from tfaug.errors import ConfigError
 from tfaug.study.convergence import PLATEAU_THRESHOLD
 from tfaug.study.stats import Paired, mean_and_sd, paired
 
@@ -127,12 +128,8 @@ def markdown_report(rows: List[dict], config) -> str:
              + f", weight decay {config.weight_decay:g} {decay}. "
              + (f"Method values and learning rates: {config.tuned} (validation-split "
                 "tuning)." if config.tuned else "Method values: as written in the specs.")
-             + " All numbers are computed from results.csv.", "",
-             "## Test accuracy", "", "mean ± sd (n)", "", head, rule]
-    for m in methods:
-        cells = [f"{_pct(s['mean'])} ± {_pct(s['sd'])} ({s['n']})"
-                 if (s := table.get((m, b))) else "—" for b in budgets]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+             + " All numbers are computed from results.csv."]
+    lines += _accuracy_section(table, methods, budgets, head, rule)
     lines += _paired_section(rows, methods, budgets, "none", head, rule)
     baselines = {b: best_image_space(rows, b) for b in budgets}
     if any(baselines.values()):
@@ -156,6 +153,44 @@ def markdown_report(rows: List[dict], config) -> str:
     if config.notes:
         lines += ["", "## Notes", "", config.notes]
     return "\n".join(lines) + "\n"
+
+
+def _accuracy_section(table, methods, budgets, head, rule):
+    lines = ["", "## Test accuracy", "", "mean ± sd (n)", "", head, rule]
+    for m in methods:
+        cells = [f"{_pct(s['mean'])} ± {_pct(s['sd'])} ({s['n']})"
+                 if (s := table.get((m, b))) else "—" for b in budgets]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _readme_tables(rows: List[dict], config) -> str:
+    """The test-accuracy and paired-difference tables, as README.md shows them."""
+    methods, budgets = _methods_and_budgets(rows, config)
+    head = "| method | " + " | ".join(f"{b} labels/class" for b in budgets) + " |"
+    rule = "|---|" + "---|" * len(budgets)
+    lines = (_accuracy_section(summarize(rows), methods, budgets, head, rule)
+             + _paired_section(rows, methods, budgets, "none", head, rule))
+    return "\n".join(line.replace("## ", "#### ", 1) for line in lines[1:]) + "\n"
+
+
+def update_readme(path: str, name: str, rows: List[dict], config) -> None:
+    """Rewrites the text of Markdown file `path` between the lines
+    `<!-- study:NAME begin -->` and `<!-- study:NAME end -->` with the study's tables."""
+    begin, end = f"<!-- study:{name} begin -->", f"<!-- study:{name} end -->"
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"Cannot read {path} ({e.strerror}).") from None
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(
+            end):
+        raise ConfigError(f"{path} needs one line {begin} and, after it, one line {end} "
+                          "around the tables to regenerate.")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    io.write_atomic(path, f"{head}{begin}\n{_readme_tables(rows, config)}{end}{tail}"
+                    .encode())
 
 
 def _paired_section(rows, methods, budgets, baseline, head, rule):
