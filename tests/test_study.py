@@ -260,3 +260,13 @@ def test_tuned_values_reach_the_study_exactly(tmp_path):
     with pytest.raises(ConfigError, match="other training settings .*batch_size"):
         study.run_study(dataclasses.replace(config, batch_size=4), out,
                         log=lambda _: None)
+    # a tuning cut before its second budget: that budget's runs are refused, not
+    # served the first budget's values
+    from tfaug.tuning.methods import read_tuned
+    assert tuned["planned_budgets"] == [2]
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({**tuned, "planned_budgets": [2, 5]}))
+    assert read_tuned(str(partial)).spec(4, "standard") == standard
+    with pytest.raises(ConfigError, match="tuning at 5 per class, whose values serve "
+                                          "9 per class, has not finished"):
+        read_tuned(str(partial)).spec(9, "standard")

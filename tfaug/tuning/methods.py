@@ -93,7 +93,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     """Runs (or resumes) every search; writes and returns tuned.json's content."""
     config.validate()
     result = {"training": training_settings(config), "tuner": config.tuner,
-              "max_trials": config.max_trials, "seed": config.seed, "budgets": {}}
+              "max_trials": config.max_trials, "seed": config.seed,
+              "planned_budgets": list(config.budgets), "budgets": {}}
     path = os.path.join(out_dir, "tuned.json")
     for budget in config.budgets:
         steps = config.steps(budget)
@@ -134,10 +135,17 @@ class Tuned:
 
     def budget_used(self, budget: int) -> int:
         """The tuned budget whose values serve `budget`: the largest tuned budget not
-        above it (else the smallest)."""
+        above it (else the smallest). Refused while that budget's tuning is unfinished,
+        rather than silently serving another budget's values."""
         tuned = sorted(int(b) for b in self.content["budgets"])
-        below = [b for b in tuned if b <= budget]
-        return below[-1] if below else tuned[0]
+        planned = sorted(self.content.get("planned_budgets", tuned))
+        below = [b for b in planned if b <= budget]
+        used = below[-1] if below else planned[0]
+        if used not in tuned:
+            raise ConfigError(f"{self.path}: the tuning at {used} per class, whose "
+                              f"values serve {budget} per class, has not finished: "
+                              "resume bin/tune_methods.py with its --out_dir first.")
+        return used
 
     def lr(self, budget: int) -> float:
         return float(self.content["budgets"][str(self.budget_used(budget))]["lr"])
