@@ -109,6 +109,35 @@ def _fake_rows(config, budgets=(10, 50), seeds=3, seed=0):
             for b in budgets for m in config.methods for s in range(seeds)]
 
 
+def test_capacity_and_matched_compute_runs_follow_the_main_grid(tmp_path):
+    config = _config(tmp_path, methods=("none", "standard", "latent_random",
+                                        "latent_adversarial"),
+                     budgets=(10, 50), seeds=(3,), epochs=4, steps_per_epoch=None,
+                     steps_by_budget=(40, 80), capacity_model="small_cnn",
+                     capacity_width=4.0, capacity_budgets=(10,), capacity_seeds=2,
+                     matched_compute=True)
+    rows = _fake_rows(config)
+    best = {10: "latent_adversarial", 50: "latent_random"}
+    seconds = {(10, "latent_adversarial"): 5.0, (50, "latent_random"): 3.0}
+    for r in rows:
+        b, m = r["labels_per_class"], r["method"]
+        r["val_accuracy"] = 0.9 if best[b] == m else 0.6
+        r["train_seconds"] = seconds.get((b, m), 2.0)
+    extra = study.runner.extra_runs(config, rows)
+    capacity = sorted((r.method, r.seed) for r, _ in extra if r.variant == "capacity")
+    assert capacity == [(m, s) for m in ("latent_adversarial", "none", "standard")
+                        for s in (0, 1)]
+    assert all(r.budget == 10 and steps is None for r, steps in extra
+               if r.variant == "capacity")
+    matched = {(r.budget, r.seed): steps for r, steps in extra
+               if r.variant == "matched compute"}
+    assert all(r.method == "none" for r, _ in extra if r.variant == "matched compute")
+    # none trained for as long as the best latent method took: 2.5x and 1.5x the
+    # steps, whole epochs
+    assert matched == {**{(10, s): 100 for s in range(3)},
+                       **{(50, s): 120 for s in range(3)}}
+
+
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
     config = _config(tmp_path, methods=("none", "standard", "latent_random"),
                      budgets=(10, 50), seeds=(3,))

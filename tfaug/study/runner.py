@@ -57,6 +57,9 @@ class StudyConfig(BudgetGrid):
                                                 "with capacity_width 4).")
     capacity_width: float = field(1.0, "Width multiplier of capacity_model.")
     capacity_budgets: Tuple[int, ...] = field((), "Budgets of the capacity runs.")
+    capacity_seeds: Optional[int] = field(None, "Seeds of the capacity runs per budget "
+                                                "(the first ones of the main grid; "
+                                                "None: all of them).")
     capacity_methods: Tuple[str, ...] = field(("none", "standard", BEST_LATENT),
                                               "Methods of the capacity runs; "
                                               "best_latent: the latent method with the "
@@ -89,6 +92,9 @@ class StudyConfig(BudgetGrid):
             raise ConfigError("capacity_budgets must be among budgets.")
         if self.capacity_budgets and not self.capacity_model:
             raise ConfigError("capacity_budgets needs capacity_model.")
+        if self.capacity_seeds is not None and self.capacity_seeds < 1:
+            raise ConfigError(f"capacity_seeds must be >= 1 (or unset for every seed), "
+                              f"got {self.capacity_seeds}.")
         return self
 
     def seeds_for(self, budget: int) -> List[int]:
@@ -247,8 +253,8 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
         for method in config.capacity_methods:
             label = best_latent(rows, budget) if method == BEST_LATENT else method
             if label is not None:
-                extra += [(Run(budget, label, s, CAPACITY), None)
-                          for s in config.seeds_for(budget)]
+                seeds = config.seeds_for(budget)[:config.capacity_seeds]
+                extra += [(Run(budget, label, s, CAPACITY), None) for s in seeds]
     if config.matched_compute:
         for budget in config.budgets:
             latent = best_latent(rows, budget)
