@@ -40,6 +40,26 @@ def _kill_when(procs, path):
         p.stderr.close()
 
 
+def _one_then_two_killed_and_resumed(tmp_path, script, values, marker, extra=()):
+    """Runs `script` with `values` as one process, then as two workers killed once
+    the chief has written `marker` (under out_dir) and rerun to the end. Returns the
+    single run's out_dir, the two workers' out_dir and their report."""
+    preset = tmp_path / "preset.json"
+    preset.write_text(json.dumps(values))
+    command = lambda out: [sys.executable, os.path.join(ROOT, "bin", script),
+                           f"--hparams={preset}", f"--out_dir={out}",
+                           *(arg.format(out=out) for arg in extra)]
+    single, out = tmp_path / "single", tmp_path / "two"
+    subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
+    _kill_when(_workers(command(out), free_ports(2)), out / marker)
+    assert not (out / "report.json").exists()
+    _finish(_workers(command(out), free_ports(2)))
+    report = json.loads((out / "report.json").read_text())
+    assert report["strategy"] == "MultiWorkerStrategy" and report["replicas"] == 2
+    assert sorted(os.listdir(out / "workers")) == ["worker1"]  # the other's files
+    return single, out, report
+
+
 def _finish(procs):
     try:
         errors = [p.communicate(timeout=TIMEOUT)[1] for p in procs]
@@ -58,24 +78,10 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path):
               "steps_per_epoch": 2, "batch_size": 8, "jit": False,
               "augmentation": "latent_adversarial(eps=0.5,alpha=0.25,steps=1,"
                               "random_start=false,amortized=true)"}
-    preset = tmp_path / "preset.json"
-    preset.write_text(json.dumps(values))
-    command = lambda out: [sys.executable, os.path.join(ROOT, "bin",
-                                                        "train_classifier.py"),
-                           f"--hparams={preset}", f"--out_dir={out}"]
-    single = tmp_path / "single"
-    subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
-
-    out = tmp_path / "two"
-    # the backup is renamed into place when whole
-    _kill_when(_workers(command(out), free_ports(2)), out / "backup" / "latest.weights.h5")
-    assert not (out / "report.json").exists()
-    _finish(_workers(command(out), free_ports(2)))
-
-    report = json.loads((out / "report.json").read_text())
-    assert report["strategy"] == "MultiWorkerStrategy" and report["replicas"] == 2
+    # killed once the backup (renamed into place when whole) exists
+    single, out, report = _one_then_two_killed_and_resumed(
+        tmp_path, "train_classifier.py", values, "backup/latest.weights.h5")
     assert report["optimizer_steps"] == 8 and report["epochs_this_run"] < 4  # resumed
-    assert sorted(os.listdir(out / "workers")) == ["worker1"]  # the other's files
     pairs = [(a, b) for (_, a), (_, b) in zip(h5_arrays(single / "classifier.weights.h5"),
                                               h5_arrays(out / "classifier.weights.h5"))]
     print(f"max weight difference {max(np.abs(a - b).max() for a, b in pairs):.1e}")
@@ -90,23 +96,10 @@ def test_two_workers_train_a_glow_like_one_process_and_resume(tmp_path):
               "levels": 2, "steps_per_level": 1, "width": 8, "batch_size": 16,
               "warmup_steps": 2, "train_steps": 12, "checkpoint_every": 2,
               "eval_every": 100, "eval_examples": 16}
-    preset = tmp_path / "preset.json"
-    preset.write_text(json.dumps(values))
-    command = lambda out: [sys.executable, os.path.join(ROOT, "bin", "train_flow.py"),
-                           f"--hparams={preset}", f"--out_dir={out}",
-                           f"--export_dir={out}/export"]
-    single = tmp_path / "single"
-    subprocess.run(command(single), check=True, capture_output=True, timeout=TIMEOUT)
-
-    out = tmp_path / "two"
-    _kill_when(_workers(command(out), free_ports(2)), out / "checkpoints" / "checkpoint")
-    assert not (out / "report.json").exists()
-    _finish(_workers(command(out), free_ports(2)))
-
-    report = json.loads((out / "report.json").read_text())
-    assert report["strategy"] == "MultiWorkerStrategy" and report["replicas"] == 2
+    single, out, report = _one_then_two_killed_and_resumed(
+        tmp_path, "train_flow.py", values, "checkpoints/checkpoint",
+        extra=["--export_dir={out}/export"])
     assert report["steps"] == 12 and report["steps_this_run"] < 12  # resumed
-    assert sorted(os.listdir(out / "workers")) == ["worker1"]
     assert not (out / "workers" / "worker1" / "tensorboard").exists()
     ours, theirs = (tf.train.load_checkpoint(str(d / "export" / "weights"))
                     for d in (single, out))
