@@ -49,3 +49,11 @@ def test_study_and_tuning_presets_train_alike():
     for budget in tuning.budgets:
         assert full.steps(budget) == tuning.steps(budget)
     assert tuning.seed not in range(full.seed, full.seed + max(full.seeds))
+
+
+@pytest.mark.parametrize("config_class", [FlowTrainConfig, ClassifierTrainConfig])
+def test_unknown_strategy_is_a_clear_error(config_class):
+    from tfaug.errors import ConfigError
+    with pytest.raises(ConfigError, match="strategy must be one of auto, mirrored, "
+                                          "multi_worker, default, got 'gpus'"):
+        cfglib.from_dict(config_class, {"strategy": "gpus"}).validate()

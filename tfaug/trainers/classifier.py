@@ -24,7 +24,7 @@ from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
 from tfaug.trainers.backup import AtomicBackupAndRestore
-from tfaug.trainers.distribution import (STRATEGIES, STRATEGY_HELP, make_strategy,
+from tfaug.trainers.distribution import (STRATEGY_HELP, check_strategy, make_strategy,
                                          worker_dir)
 
 field = cfglib.field
@@ -96,8 +96,7 @@ class ClassifierTrainConfig(cfglib.DataSource):
         if self.schedule not in ("cosine", "step", "constant"):
             raise ConfigError(f"schedule must be cosine, step or constant, got "
                               f"{self.schedule!r}.")
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}.")
+        check_strategy(self.strategy)
         if self.precision not in models.PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(models.PRECISIONS)}, "
                               f"got {self.precision!r}.")

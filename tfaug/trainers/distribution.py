@@ -13,6 +13,7 @@ import shutil
 import tensorflow as tf
 
 from tfaug import io
+from tfaug.errors import ConfigError
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "default")
 STRATEGY_HELP = ("auto (multi-worker when TF_CONFIG names several workers, else "
@@ -37,6 +38,13 @@ class MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
 def _rank(value):
     values = getattr(value, "values", (value,))
     return tf.convert_to_tensor(values[0]).shape.rank
+
+
+def check_strategy(name: str) -> None:
+    """A config's `strategy` must name one of STRATEGIES."""
+    if name not in STRATEGIES:
+        raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got "
+                          f"{name!r}.")
 
 
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:

@@ -29,7 +29,7 @@ from tfaug.errors import TfaugError
 from tfaug.flows.glow import Glow, GlowConfig
 from tfaug.flows.preprocess import dequantize
 from tfaug.flows.schedule import LinearWarmup
-from tfaug.trainers.distribution import (STRATEGIES, STRATEGY_HELP, is_chief,
+from tfaug.trainers.distribution import (STRATEGY_HELP, check_strategy, is_chief,
                                          make_strategy, worker_dir)
 from tfaug.summaries import image_grid, read_scalars
 
@@ -74,9 +74,7 @@ class FlowTrainConfig(cfglib.DataSource):
                      "checkpoint_every", "max_bad_steps", "eval_examples"):
             if getattr(self, name) < 1:
                 raise cfglib.ConfigError(f"{name} must be >= 1.")
-        if self.strategy not in STRATEGIES:
-            raise cfglib.ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, "
-                                     f"got {self.strategy!r}.")
+        check_strategy(self.strategy)
         if self.lr <= 0 or self.grad_clip < 0 or self.warmup_steps < 0:
             raise cfglib.ConfigError("lr must be > 0; grad_clip, warmup_steps >= 0.")
         datalib.spec(self.dataset)
