@@ -108,8 +108,7 @@ def _interval(d: Paired, baseline_mean: float) -> str:
 def markdown_report(rows: List[dict], config) -> str:
     methods, budgets = _methods_and_budgets(rows, config)
     table = summarize(rows)
-    head = "| method | " + " | ".join(f"{b} labels/class" for b in budgets) + " |"
-    rule = "|---|" + "---|" * len(budgets)
+    head, rule = _budget_table_head(budgets)
     seeds = ", ".join(f"{len(config.seeds_for(b))} at {b}" for b in config.budgets)
     steps = ", ".join(f"{config.steps(b)} at {b}" for b in config.budgets)
     lrs = sorted({(r["labels_per_class"], r["lr"]) for r in rows if r["variant"] == MAIN})
@@ -155,6 +154,12 @@ def markdown_report(rows: List[dict], config) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _budget_table_head(budgets):
+    """The header and rule lines of a table with a column per budget."""
+    return ("| method | " + " | ".join(f"{b} labels/class" for b in budgets) + " |",
+            "|---|" + "---|" * len(budgets))
+
+
 def _accuracy_section(table, methods, budgets, head, rule):
     lines = ["", "## Test accuracy", "", "mean ± sd (n)", "", head, rule]
     for m in methods:
@@ -167,8 +172,7 @@ def _accuracy_section(table, methods, budgets, head, rule):
 def _readme_tables(rows: List[dict], config) -> str:
     """The test-accuracy and paired-difference tables, as README.md shows them."""
     methods, budgets = _methods_and_budgets(rows, config)
-    head = "| method | " + " | ".join(f"{b} labels/class" for b in budgets) + " |"
-    rule = "|---|" + "---|" * len(budgets)
+    head, rule = _budget_table_head(budgets)
     lines = (_accuracy_section(summarize(rows), methods, budgets, head, rule)
              + _paired_section(rows, methods, budgets, "none", head, rule))
     return "\n".join(line.replace("## ", "#### ", 1) for line in lines[1:]) + "\n"
