@@ -2,7 +2,7 @@
 the full test split; writes results.csv/.json, report.md and accuracy.png to --out_dir.
 Re-running skips finished runs and resumes an interrupted one.
 
-  python bin/study.py --hparams=study_fashion_mnist           # ~28 min on 2 CPU cores
+  python bin/study.py --hparams=study_fashion_mnist           # ~27 min on 2 CPU cores
   python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
   python bin/study.py --hparams=... --shard=0/2 & python bin/study.py ... --shard=1/2
 """
