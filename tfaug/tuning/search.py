@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict
 
 import keras
 import keras_tuner
+from keras_tuner.src.engine import tuner_utils
 import tensorflow as tf
 
 from tfaug import config as cfglib
@@ -98,11 +99,24 @@ class MethodHyperModel(keras_tuner.HyperModel):
         if worker:
             print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: trial "
                   f"{json.dumps(hp.values, sort_keys=True)}", flush=True)
+        for callback in kwargs.get("callbacks") or []:
+            if isinstance(callback, tuner_utils.SaveBestEpoch):
+                callback._save_model = _atomic_save(callback)
         history = model.fit(*args, **kwargs)
         score = float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
         if worker:
             print(f"  {OBJECTIVE} {score:.4f}", flush=True)
         return score
+
+
+def _atomic_save(callback):
+    """Keras Tuner's best-epoch save, written to a temporary file and renamed, so a
+    kill mid-write never leaves a truncated checkpoint.weights.h5."""
+    def save():
+        tmp = callback.filepath + ".tmp.weights.h5"  # Keras wants this suffix
+        callback.model.save_weights(tmp)
+        os.replace(tmp, callback.filepath)
+    return save
 
 
 def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
