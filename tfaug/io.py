@@ -26,6 +26,16 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def save_weights_atomic(model, path: str) -> None:
+    """`model.save_weights(path)` (a `.weights.h5` path), written whole: Keras writes
+    in place, so it goes to a temporary name, is synced, and is renamed into place."""
+    tmp = path + ".tmp.weights.h5"  # Keras wants this suffix
+    model.save_weights(tmp, overwrite=True)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
 def atomic_directory(directory: str):
     """Yields a fresh temporary directory that replaces `directory` (and whatever was

@@ -34,10 +34,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                 if os.path.exists(path):
                     with open(path, "rb") as f:
                         io.write_atomic(f"{path}.bkp", f.read())
-        tmp = self._weights_path + ".tmp.weights.h5"  # Keras wants this suffix
-        self.model.save_weights(tmp, overwrite=True)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self._weights_path)
+        io.save_weights_atomic(self.model, self._weights_path)
         io.write_atomic(self._training_metadata_path, json.dumps(
             {"epoch": self._current_epoch, "batch": self._last_batch_seen}).encode())

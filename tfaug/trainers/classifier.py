@@ -414,9 +414,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     test_metrics = model.evaluate(_one_hot(data.eval_pipeline(splits.test, 256), k),
                                   verbose=0, return_dict=True)
     val_metrics = model.evaluate(val_ds, verbose=0, return_dict=True) if val_ds else {}
-    weights = os.path.join(out_dir, "classifier.weights.h5")
-    classifier.save_weights(weights + ".tmp.weights.h5")
-    os.replace(weights + ".tmp.weights.h5", weights)
+    io.save_weights_atomic(classifier, os.path.join(out_dir, "classifier.weights.h5"))
     epochs_run = len(history.epoch)
     report = {
         "config": cfglib.to_dict(config), "seed": config.seed, "versions": io.versions(),

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict
 
 import keras
 import keras_tuner
+from keras_tuner.src.backend import io as kt_io
 from keras_tuner.src.engine import tuner_utils
 import tensorflow as tf
 
@@ -110,12 +111,14 @@ class MethodHyperModel(keras_tuner.HyperModel):
 
 
 def _atomic_save(callback):
-    """Keras Tuner's best-epoch save, written to a temporary file and renamed, so a
-    kill mid-write never leaves a truncated checkpoint.weights.h5."""
+    """Keras Tuner's best-epoch save (a non-chief worker writes to a temporary
+    directory, as Keras Tuner does), written whole: a kill mid-write must not leave a
+    truncated checkpoint.weights.h5."""
     def save():
-        tmp = callback.filepath + ".tmp.weights.h5"  # Keras wants this suffix
-        callback.model.save_weights(tmp)
-        os.replace(tmp, callback.filepath)
+        strategy = callback.model.distribute_strategy
+        path = kt_io.write_filepath(callback.filepath, strategy)
+        io.save_weights_atomic(callback.model, path)
+        kt_io.remove_temp_dir_with_filepath(path, strategy)
     return save
 
 
