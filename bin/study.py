@@ -1,6 +1,7 @@
 """The low-data study: a classifier per (labels per class, method, seed), evaluated on
 the full test split; writes results.csv/.json, report.md and accuracy.png to --out_dir.
-Re-running skips finished runs and resumes an interrupted one.
+Re-running skips finished runs and resumes an interrupted one; on another machine,
+--earlier=<its committed results.json> skips the runs finished there.
 
   python bin/study.py --hparams=study_fashion_mnist           # ~27 min on 2 CPU cores
   python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
@@ -22,6 +23,9 @@ flags.DEFINE_string("out_dir", "runs/study", "Where runs, results, report and pl
 flags.DEFINE_string("readme", None, "Also rewrite the tables between the markers "
                                     "<!-- study:PRESET begin/end --> of this Markdown "
                                     "file (e.g. README.md) from the results.")
+flags.DEFINE_string("earlier", None, "results.json of this study run elsewhere (e.g. "
+                                     "committed from another machine): its runs count "
+                                     "as finished where their settings match.")
 flags.DEFINE_string("shard", "0/1", "i/n: run the grid's runs at positions i mod n, so n "
                                     "processes sharing --out_dir split the grid.")
 
@@ -31,7 +35,8 @@ def main(argv):
     from tfaug.study.report import update_readme
 
     config = common.config_from_flags(StudyConfig)
-    rows = run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard))
+    rows = run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard),
+                     earlier=FLAGS.earlier)
     if FLAGS.readme:
         name = os.path.splitext(os.path.basename(FLAGS.hparams or "study"))[0]
         update_readme(FLAGS.readme, name, rows, config)

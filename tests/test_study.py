@@ -299,3 +299,30 @@ def test_tuned_values_reach_the_study_exactly(tmp_path):
     with pytest.raises(ConfigError, match="tuning at 5 per class, whose values serve "
                                           "9 per class, has not finished"):
         read_tuned(str(partial)).spec(9, "standard")
+
+
+def test_a_study_goes_on_elsewhere_from_its_committed_results(tmp_path):
+    config = _config(tmp_path)
+    first = study.run_study(config, str(tmp_path / "a"), log=lambda _: None)
+    committed = str(tmp_path / "a" / "results.json")
+    with open(committed) as f:
+        data = json.load(f)
+    # one row's method values no longer match what this study would train
+    stale = next(r for r in data["rows"] if r["method"] == "latent_random")
+    stale["augmentation"] = "latent_random(eps=0.25)"
+    with open(committed, "w") as f:
+        json.dump(data, f)
+    out, messages = str(tmp_path / "b"), []
+    rows = study.run_study(config, out, log=messages.append, earlier=committed)
+    assert sum("skipped" in m for m in messages) == 3
+    trained = [run for run in config.grid()
+               if os.path.exists(os.path.join(study.run_dir(out, run), "report.json"))]
+    assert trained == [study.Run(stale["labels_per_class"], "latent_random", 0)]
+    key = lambda r: (r["labels_per_class"], r["method"])  # noqa: E731
+    assert {key(r): r["test_accuracy"] for r in rows} == {
+        key(r): r["test_accuracy"] for r in first}
+    with pytest.raises(ConfigError, match=r"other settings \(lr\)"):
+        study.run_study(dataclasses.replace(config, lr=0.5), str(tmp_path / "c"),
+                        earlier=committed)
+    with pytest.raises(ConfigError, match="not a study's results.json"):
+        study.run_study(config, str(tmp_path / "d"), earlier=str(tmp_path / "none.json"))

@@ -8,13 +8,15 @@ and `none` trained for as long as the best latent method took (matched compute).
 
 Each run is an ordinary `train_classifier` run in its own directory; a finished run
 (a valid report.json) is skipped when the study is re-run, an interrupted one resumes
-from its Keras backup. After every run the outputs are rewritten (tfaug.study.report).
+from its Keras backup. A study moved to another machine goes on from the results.json
+it committed (`earlier`): its rows stand for the runs whose settings they match. After
+every run the outputs are rewritten (tfaug.study.report).
 """
 
 import dataclasses
 import os
 import time
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -173,6 +175,41 @@ def finished_row(directory: str, run: Run, log) -> Optional[dict]:
         return None
 
 
+# Settings that shape the grid, not a run: a study may grow beyond its earlier results.
+GRID_KEYS = {"budgets", "seeds", "methods", "capacity_budgets", "capacity_methods",
+             "capacity_seeds", "matched_compute", "notes", "strategy"}
+
+
+def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
+    """The rows of an earlier run of this study (its results.json, e.g. committed from
+    another machine), by run, where they match the run this study would train. Its
+    settings must equal this study's but for GRID_KEYS; matched-compute runs are not
+    taken (their length depends on the whole grid's times)."""
+    try:
+        data = io.read_json(path)
+        settings, rows = data["config"], list(data["rows"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"earlier results {path}: not a study's results.json "
+                          f"({type(e).__name__}: {e}).") from None
+    ours = cfglib.to_dict(plan.config)
+    changed = sorted(k for k in ours if k not in GRID_KEYS and settings.get(k) != ours[k])
+    if changed:
+        raise ConfigError(f"earlier results {path} come from other settings "
+                          f"({', '.join(changed)}), so they cannot stand for this "
+                          "study's runs: run with those settings or without them.")
+    found = {}
+    for r in rows:
+        run = Run(r["labels_per_class"], r["method"], r["seed"], r["variant"])
+        if run.variant == MATCHED or r["method"] not in plan.specs:
+            continue
+        c = plan.run_config(run)
+        if (r["augmentation"], r["lr"], r["model"], r["model_width"], r["steps"]) == (
+                c.augmentation, c.lr, c.model, c.model_width,
+                c.steps_per_epoch * c.epochs):
+            found[run] = r
+    return found
+
+
 def row(report: dict, run: Run) -> dict:
     config = report["config"]
     if (config["labels_per_class"], config["seed"]) != (run.budget, run.seed):
@@ -282,7 +319,8 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
 
 def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
-              shard: Tuple[int, int] = (0, 1)) -> List[dict]:
+              shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None
+              ) -> List[dict]:
     """Runs every run not yet finished (main grid first, then the extra runs, which
     depend on it); returns the rows of every finished run in out_dir.
 
@@ -290,13 +328,19 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     modulo n, so n processes (on one machine or several sharing out_dir) split the
     grid with no run done twice; the extra runs are shared the same way once the whole
     main grid has finished. The outputs are rewritten after every run from every
-    finished run in out_dir, whoever ran it."""
+    finished run in out_dir, whoever ran it, and the matching rows of `earlier` (a
+    results.json of this study from elsewhere), which count as finished runs."""
     index, count = shard
     if not 0 <= index < count:
         raise ConfigError(f"{SHARD_HELP}, got {index}/{count}.")
     config.validate()
     io.prepare_out_dir(out_dir)
     plan = Plan(config)
+    taken = earlier_rows(earlier, plan) if earlier else {}
+
+    def done(run: Run) -> Optional[dict]:
+        return finished_row(run_dir(out_dir, run), run, log) or taken.get(run)
+
     full, test = config.load("train"), config.load("test")
     if count > 1 and config.flow is None and _flow_needed(config):
         raise ConfigError("A sharded study needs its flow first: train it with "
@@ -308,25 +352,26 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     timings = []
     main = config.grid()
     mine = main[index::count]
-    pending = sum(finished_row(run_dir(out_dir, r), r, log) is None for r in mine)
+    pending = sum(done(r) is None for r in mine)
     log(f"study: {len(config.budgets)} budgets x {len(config.methods)} methods, seeds "
         f"{', '.join(str(len(config.seeds_for(b))) for b in config.budgets)} = "
         f"{len(main)} runs in {out_dir}"
         + (f"; shard {index}/{count} takes {len(mine)}" if count > 1 else "")
         + f", {pending} to run"
-        + (f"; values from {plan.tuned.path}" if plan.tuned else ""))
+        + (f"; values from {plan.tuned.path}" if plan.tuned else "")
+        + (f"; {len(taken)} finished runs taken from {earlier}" if earlier else ""))
 
     def publish(runs):
         """Writes the outputs from every finished run; again if another process
         finished one meanwhile, so the last writer's outputs are complete."""
-        written, rows = None, _finished(out_dir, runs, log)
+        written, rows = None, _finished(runs, done)
         while len(rows) != written:
             write_outputs(out_dir, rows, config)
-            written, rows = len(rows), _finished(out_dir, runs, log)
+            written, rows = len(rows), _finished(runs, done)
         return rows
 
     def execute(run, steps, position, total, known):
-        result = finished_row(run_dir(out_dir, run), run, log)
+        result = done(run)
         if result is None:
             run_config = plan.run_config(run, steps)
             started = time.time()
@@ -355,15 +400,14 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     extra = extra_runs(config, rows)
     runs = main + [run for run, _ in extra]
     mine_extra = extra[index::count]
-    pending += sum(finished_row(run_dir(out_dir, r), r, log) is None
-                   for r, _ in mine_extra)
+    pending += sum(done(r) is None for r, _ in mine_extra)
     for i, (run, steps) in enumerate(mine_extra, 1):
         execute(run, steps, i, len(mine_extra), runs)
     return publish(runs)
 
 
-def _finished(out_dir: str, runs, log) -> List[dict]:
-    rows = [finished_row(run_dir(out_dir, r), r, log) for r in runs]
+def _finished(runs, done) -> List[dict]:
+    rows = [done(r) for r in runs]
     return [r for r in rows if r is not None]
 
 
