@@ -326,3 +326,8 @@ def test_a_study_goes_on_elsewhere_from_its_committed_results(tmp_path):
                         earlier=committed)
     with pytest.raises(ConfigError, match="not a study's results.json"):
         study.run_study(config, str(tmp_path / "d"), earlier=str(tmp_path / "none.json"))
+    del data["rows"][0]["seed"]
+    with open(committed, "w") as f:
+        json.dump(data, f)
+    with pytest.raises(ConfigError, match="row 0 is not a study's result row"):
+        study.run_study(config, str(tmp_path / "e"), earlier=committed)

@@ -198,14 +198,19 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
                           f"({', '.join(changed)}), so they cannot stand for this "
                           "study's runs: run with those settings or without them.")
     found = {}
-    for r in rows:
-        run = Run(r["labels_per_class"], r["method"], r["seed"], r["variant"])
-        if run.variant == MATCHED or r["method"] not in plan.specs:
+    for i, r in enumerate(rows):
+        try:
+            run = Run(r["labels_per_class"], r["method"], r["seed"], r["variant"])
+            trained = (r["augmentation"], r["lr"], r["model"], r["model_width"],
+                       r["steps"])
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"earlier results {path}: row {i} is not a study's result "
+                              f"row ({type(e).__name__}: {e}).") from None
+        if run.variant == MATCHED or run.method not in plan.specs:
             continue
         c = plan.run_config(run)
-        if (r["augmentation"], r["lr"], r["model"], r["model_width"], r["steps"]) == (
-                c.augmentation, c.lr, c.model, c.model_width,
-                c.steps_per_epoch * c.epochs):
+        if trained == (c.augmentation, c.lr, c.model, c.model_width,
+                       c.steps_per_epoch * c.epochs):
             found[run] = r
     return found
 
