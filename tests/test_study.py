@@ -133,9 +133,15 @@ def test_capacity_and_matched_compute_runs_follow_the_main_grid(tmp_path):
                if r.variant == "matched compute"}
     assert all(r.method == "none" for r, _ in extra if r.variant == "matched compute")
     # none trained for as long as the best latent method took: 2.5x and 1.5x the
-    # steps, whole epochs
+    # steps, whole epochs, when none's seconds per step are all it has
     assert matched == {**{(10, s): 100 for s in range(3)},
                        **{(50, s): 120 for s in range(3)}}
+    # with its compiled step time (0.01 s: 0.4 of its 2 s at 10 is fixed cost), the
+    # extra 3 s at 10 buy 300 steps and the extra 1 s at 50 buy 100
+    for r in rows:
+        r["step_seconds"] = 0.01 if r["method"] == "none" else float("nan")
+    assert {r.budget: steps for r, steps in study.runner.extra_runs(config, rows)
+            if r.variant == "matched compute"} == {10: 340, 50: 180}
 
 
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):

@@ -13,6 +13,7 @@ from tfaug import config as cfglib
 from tfaug import flows
 from tfaug.errors import ConfigError
 from tfaug.flows import Glow, GlowConfig
+from tfaug.trainers import classifier
 from tfaug.trainers.classifier import ClassifierTrainConfig, Splits, train_classifier
 
 
@@ -58,6 +59,8 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
         report["test_accuracy"]
     assert os.path.exists(tmp_path / "classifier.weights.h5")
     assert os.listdir(tmp_path / "tensorboard" / "images")
+    # compiled step time: below the run's seconds per step, which include tracing
+    assert 0 < report["step_seconds"] < report["train_seconds"] / 8
     after = flows.load(flow_dir).variables  # the file is untouched...
     assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, after))
 
@@ -77,6 +80,29 @@ def test_classifier_training_does_not_move_the_flow_in_memory(flow_dir):
     x = toy_split(32).images / np.float32(255)
     model.fit(x, tf.one_hot(np.arange(32) % 2, 2), batch_size=16, epochs=2, verbose=0)
     assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, glow.variables))
+
+
+def test_step_seconds_leave_out_validation_and_the_compiling_epoch(tmp_path,
+                                                                    monkeypatch):
+    clock = iter([0, 8, 9, 10,  # epoch 0 (compiles): 10 s, validation 1 s
+                  10, 13, 15, 16,  # epoch 1: 6 s, validation 2 s
+                  16, 19, 20, 21])  # epoch 2: 5 s, validation 1 s
+    monkeypatch.setattr(classifier.time, "time", lambda: float(next(clock)))
+    path = str(tmp_path / "epoch_seconds.json")
+    timer = classifier.EpochSeconds(path)
+    for epoch in range(3):
+        timer.on_epoch_begin(epoch)
+        timer.on_test_begin()
+        timer.on_test_end()
+        timer.on_epoch_end(epoch)
+    assert timer.total == 21
+    assert timer.step_seconds(steps_per_epoch=4) == 1.0  # 4 s of training per 4 steps
+    resumed = classifier.EpochSeconds(path)  # read back, as a resumed run does
+    assert (resumed.total, resumed.step_seconds(4)) == (21, 1.0)
+    with open(path, "w") as f:  # a file from before validation was timed
+        json.dump({"0": 10.0, "1": 6.0}, f)
+    legacy = classifier.EpochSeconds(path)
+    assert legacy.total == 16 and np.isnan(legacy.step_seconds(4))
 
 
 def test_interrupted_run_resumes_with_the_same_step_count(tmp_path, flow_dir):

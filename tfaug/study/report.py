@@ -19,20 +19,21 @@ from tfaug.study.stats import Paired, mean_and_sd, paired
 
 COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
            "augmentation", "lr", "steps", "val_accuracy", "test_accuracy",
-           "val_last_quarter_gain", "train_seconds", "wall_time_s", "train_size",
-           "optimizer_steps")
+           "val_last_quarter_gain", "train_seconds", "step_seconds", "wall_time_s",
+           "train_size", "optimizer_steps")
 _NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": int,
             "optimizer_steps": int, "model_width": float, "lr": float,
             "val_accuracy": float, "test_accuracy": float, "val_last_quarter_gain": float,
-            "train_seconds": float, "wall_time_s": float}
+            "train_seconds": float, "step_seconds": float, "wall_time_s": float}
 IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
 MAIN, CAPACITY, MATCHED = "", "capacity", "matched compute"
 
 
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
     """results.csv, results.json, report.md (from results.csv) and the plots."""
-    rows = sorted(rows, key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
-                                       r["seed"]))
+    rows = sorted(({"step_seconds": math.nan, **r} for r in rows),  # older rows lack it
+                  key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
+                                 r["seed"]))
     buffer = _io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -225,7 +226,8 @@ def _convergence_section(rows, config, budgets):
     if has_matched:
         lines[-1] += (" Matched compute: `none` trained for as many seconds as the best "
                       "latent method took (more steps, same schedule shape).")
-        head += " none at matched compute: steps, paired difference to none |"
+        head += (" none at matched compute: steps, training seconds, paired difference "
+                 "to none |")
         rule += "---|"
     lines += ["", head, rule]
     for b in budgets:
@@ -240,9 +242,11 @@ def _convergence_section(rows, config, budgets):
         if has_matched:
             matched = by_seed(rows, b, "none", MATCHED)
             base = by_seed(rows, b, "none")
-            steps = {r["steps"] for r in rows if r["variant"] == MATCHED
-                     and r["labels_per_class"] == b}
-            line += (f" {', '.join(map(str, sorted(steps)))}: "
+            runs = [r for r in rows if r["variant"] == MATCHED
+                    and r["labels_per_class"] == b]
+            steps = sorted({r["steps"] for r in runs})
+            seconds = np.mean([r["train_seconds"] for r in runs]) if runs else math.nan
+            line += (f" {', '.join(map(str, steps))}, {seconds:.0f} s: "
                      f"{_interval(paired(matched, base), np.mean(list(base.values())))} |"
                      if matched and base else " — |")
         lines.append(line)

@@ -236,6 +236,7 @@ def row(report: dict, run: Run) -> dict:
             "val_last_quarter_gain": gain,
             "train_seconds": float(report["train_seconds"])
             + float(report.get("cache_seconds", 0.0)),
+            "step_seconds": float(report.get("step_seconds", float("nan"))),
             "wall_time_s": float(report["wall_time_s"]),
             "train_size": int(report["sizes"]["train"]),
             "optimizer_steps": int(report["optimizer_steps"])}
@@ -281,10 +282,26 @@ def best_latent(rows: List[dict], budget: int) -> Optional[str]:
     return max(means, key=lambda m: np.mean(means[m])) if means else None
 
 
-def mean_seconds(rows, budget, method) -> float:
-    times = [r["train_seconds"] for r in rows if r["variant"] == MAIN
+def mean_seconds(rows, budget, method, key="train_seconds") -> float:
+    times = [r.get(key, np.nan) for r in rows if r["variant"] == MAIN
              and r["labels_per_class"] == budget and r["method"] == method]
+    times = [t for t in times if np.isfinite(t)]
     return float(np.mean(times)) if times else float("nan")
+
+
+def matched_steps(config: StudyConfig, rows: List[dict], budget: int, method: str
+                  ) -> int:
+    """The steps (whole epochs) that make `none` train as many seconds as `method`
+    took: its own steps plus the extra seconds at its compiled per-step time. Rows
+    from before per-step times were recorded fall back to none's seconds per step,
+    which include its fixed costs (compilation, validation), so give fewer steps."""
+    steps = config.steps(budget)
+    base = mean_seconds(rows, budget, "none")
+    per_step = mean_seconds(rows, budget, "none", "step_seconds")
+    if not per_step > 0:
+        per_step = base / steps
+    extra = max(mean_seconds(rows, budget, method) - base, 0.0) / per_step
+    return config.epochs * max(round((steps + extra) / config.epochs), 1)
 
 
 def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optional[int]]]:
@@ -302,10 +319,7 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
             latent = best_latent(rows, budget)
             if latent is None:
                 continue
-            ratio = (mean_seconds(rows, budget, latent)
-                     / mean_seconds(rows, budget, "none"))
-            steps = config.epochs * max(round(config.steps(budget) * ratio
-                                              / config.epochs), 1)
+            steps = matched_steps(config, rows, budget, latent)
             extra += [(Run(budget, "none", s, MATCHED), steps)
                       for s in config.seeds_for(budget)]
     return extra

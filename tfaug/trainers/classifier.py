@@ -331,24 +331,43 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
 
 
 class EpochSeconds(keras.callbacks.Callback):
-    """Records each finished epoch's duration in `path` (JSON, atomic), across
-    resumes: an interrupted epoch is counted once, when it is run again."""
+    """Records each finished epoch's duration and the part of it spent on validation
+    in `path` (JSON, atomic), across resumes: an interrupted epoch is counted once,
+    when it is run again."""
 
     def __init__(self, path):
         super().__init__()
         self.path = path
-        self.seconds = io.read_json(path, default={})
+        saved = io.read_json(path, default={})
+        if saved and "epochs" not in saved:  # written before validation was timed
+            saved = {"epochs": saved, "validation": {}}
+        self.seconds = saved.get("epochs", {})
+        self.validation = saved.get("validation", {})
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.time()
+        self._epoch, self._start, self._validating = str(epoch), time.time(), 0.0
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.time()
+
+    def on_test_end(self, logs=None):
+        self._validating += time.time() - self._test_start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds[str(epoch)] = time.time() - self._start
-        io.write_json(self.path, self.seconds)
+        self.seconds[self._epoch] = time.time() - self._start
+        self.validation[self._epoch] = self._validating
+        io.write_json(self.path, {"epochs": self.seconds, "validation": self.validation})
 
     @property
     def total(self) -> float:
         return float(sum(self.seconds.values()))
+
+    def step_seconds(self, steps_per_epoch: int) -> float:
+        """Seconds per optimizer step once compiled: the median over epochs after the
+        first (which traces and compiles) of the epoch's time less its validation."""
+        train = [self.seconds[e] - self.validation[e] for e in self.validation
+                 if e != "0" and e in self.seconds]
+        return float(np.median(train)) / steps_per_epoch if train else float("nan")
 
 
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
@@ -430,6 +449,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "latents_cached": cached_latent_model(config, latent_models) is not None,
         "cache_seconds": cache_seconds,
         "train_seconds": epoch_seconds.total,
+        "step_seconds": epoch_seconds.step_seconds(steps),
         "train_images_per_second": epochs_run * steps * config.batch_size / fit_time,
         "wall_time_s": time.time() - started,
     }
