@@ -64,7 +64,13 @@ def test_corrupt_result_is_reported_and_run_again(tmp_path):
     config, out = _config(tmp_path, budgets=(2,), methods=("none",)), str(
         tmp_path / "study")
     study.run_study(config, out, log=lambda _: None)
-    path = os.path.join(study.run_dir(out, study.Run(2, "none", 0)), "report.json")
+    run = study.Run(2, "none", 0)
+    directory = study.run_dir(out, run)
+    steps = study.runner.finished_row(directory, run, print)["steps"]
+    assert study.runner.finished_row(directory, run, print, steps)["steps"] == steps
+    with pytest.raises(ConfigError, match=f"holds a run of {steps} steps.*move that"):
+        study.runner.finished_row(directory, run, print, steps + 1)  # stale timings
+    path = os.path.join(directory, "report.json")
     with open(path, "w") as f:
         f.write('{"config": {"labels_per_')
     messages = []

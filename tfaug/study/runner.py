@@ -160,19 +160,27 @@ def _from_root(path: str) -> str:
     return os.path.join(os.path.dirname(cfglib.PRESET_DIR), path)
 
 
-def finished_row(directory: str, run: Run, log) -> Optional[dict]:
+def finished_row(directory: str, run: Run, log, steps: Optional[int] = None
+                 ) -> Optional[dict]:
     """The result row of a finished run, or None if it has not finished. A corrupt
-    report is reported and moved aside (the run is then done again)."""
+    report is reported and moved aside (the run is then done again); a run of other
+    than `steps` (a matched-compute run from other timings) is an error."""
     path = os.path.join(directory, "report.json")
     if not os.path.exists(path):
         return None
     try:
-        return row(io.read_json(path), run)
+        result = row(io.read_json(path), run)
     except (ValueError, KeyError, TypeError) as e:
         os.replace(path, path + ".corrupt")
         log(f"corrupt result {path} ({type(e).__name__}: {e}); moved to "
             f"{path}.corrupt, running it again")
         return None
+    if steps and result["steps"] != steps:
+        raise ConfigError(f"{directory} holds a run of {result['steps']} steps, but the "
+                          f"study now trains it for {steps} (matched compute follows the "
+                          "main grid's timings): move that directory aside to train it "
+                          "again.")
+    return result
 
 
 # Settings that shape the grid, not a run: a study may grow beyond its earlier results.
@@ -357,8 +365,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     plan = Plan(config)
     taken = earlier_rows(earlier, plan) if earlier else {}
 
-    def done(run: Run) -> Optional[dict]:
-        return finished_row(run_dir(out_dir, run), run, log) or taken.get(run)
+    def done(run: Run, steps: Optional[int] = None) -> Optional[dict]:
+        return finished_row(run_dir(out_dir, run), run, log, steps) or taken.get(run)
 
     full, test = config.load("train"), config.load("test")
     if count > 1 and config.flow is None and _flow_needed(config):
@@ -390,7 +398,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         return rows
 
     def execute(run, steps, position, total, known):
-        result = done(run)
+        result = done(run, steps)
         if result is None:
             run_config = plan.run_config(run, steps)
             started = time.time()
@@ -419,7 +427,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     extra = extra_runs(config, rows)
     runs = main + [run for run, _ in extra]
     mine_extra = extra[index::count]
-    pending += sum(done(r) is None for r, _ in mine_extra)
+    pending += sum(done(r, steps) is None for r, steps in mine_extra)
     for i, (run, steps) in enumerate(mine_extra, 1):
         execute(run, steps, i, len(mine_extra), runs)
     return publish(runs)
