@@ -150,6 +150,30 @@ def test_capacity_and_matched_compute_runs_follow_the_main_grid(tmp_path):
             if r.variant == "matched compute"} == {10: 340, 50: 180}
 
 
+def test_report_sets_matched_compute_none_against_the_best_latent_method(tmp_path):
+    config = _config(tmp_path, methods=("none", "latent_random", "latent_adversarial"),
+                     budgets=(10,), seeds=(3,), matched_compute=True)
+    rows = _fake_rows(config, budgets=(10,))
+    for r in rows:  # latent_adversarial is best by validation
+        r["val_accuracy"] = 0.9 if r["method"] == "latent_adversarial" else 0.6
+    matched = [{**r, "variant": "matched compute", "steps": 100, "train_seconds": 7.0,
+                "test_accuracy": r["test_accuracy"] + 0.01 * (1 + r["seed"])}
+               for r in rows if r["method"] == "none"]
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    study.write_outputs(out, rows + matched, config)
+    report = open(os.path.join(out, "report.md")).read()
+    by = lambda rs, m: {r["seed"]: r["test_accuracy"] for r in rs  # noqa: E731
+                        if r["method"] == m}
+    d = np.array([by(rows, "latent_adversarial")[s] - by(matched, "none")[s]
+                  for s in range(3)])
+    half = 4.302653 * d.std(ddof=1) / np.sqrt(3)  # t(0.975, 2 degrees of freedom)
+    line = next(l for l in report.splitlines() if l.startswith("| 10 | "))
+    assert "100, 7 s: +2.00 [-0.48, +4.48]" in line  # +1, +2, +3 points over none
+    assert (f"| latent_adversarial: {100 * d.mean():+.2f} [{100 * (d.mean() - half):+.2f}, "
+            f"{100 * (d.mean() + half):+.2f}]") in line
+
+
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
     config = _config(tmp_path, methods=("none", "standard", "latent_random"),
                      budgets=(10, 50), seeds=(3,))

@@ -12,6 +12,7 @@ import numpy as np
 
 from tfaug import config as cfglib
 from tfaug import io
+from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import PLATEAU_THRESHOLD
@@ -56,6 +57,19 @@ def read_rows(csv_path: str) -> List[dict]:
 
 
 # -- tables of runs -----------------------------------------------------------------
+def best_latent(rows: List[dict], budget: int) -> Optional[str]:
+    """The latent method with the best mean validation accuracy at `budget` in the
+    main grid (None before any has finished)."""
+    means = {}
+    for r in rows:
+        if r["variant"] == MAIN and r["labels_per_class"] == budget and any(
+                name in registry.LATENT_MODEL
+                for name in registry.label(r["augmentation"]).split("+")):
+            means.setdefault(r["method"], []).append(r["val_accuracy"])
+    return max(means, key=lambda m: np.mean(means[m])) if means else None
+
+
+
 def by_seed(rows, budget, method, variant=MAIN, key="test_accuracy") -> Dict[int, float]:
     return {r["seed"]: r[key] for r in rows if r["labels_per_class"] == budget
             and r["method"] == method and r["variant"] == variant}
@@ -227,8 +241,8 @@ def _convergence_section(rows, config, budgets):
         lines[-1] += (" Matched compute: `none` trained for as many seconds as the best "
                       "latent method took (more steps, same schedule shape).")
         head += (" none at matched compute: steps, training seconds, paired difference "
-                 "to none |")
-        rule += "---|"
+                 "to none | best latent method (by validation) minus matched none |")
+        rule += "---|---|"
     lines += ["", head, rule]
     for b in budgets:
         gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
@@ -246,9 +260,15 @@ def _convergence_section(rows, config, budgets):
                     and r["labels_per_class"] == b]
             steps = sorted({r["steps"] for r in runs})
             seconds = np.mean([r["train_seconds"] for r in runs]) if runs else math.nan
-            line += (f" {', '.join(map(str, steps))}, {seconds:.0f} s: "
-                     f"{_interval(paired(matched, base), np.mean(list(base.values())))} |"
-                     if matched and base else " — |")
+            latent = best_latent(rows, b)
+            if matched and base and latent:
+                gain = paired(matched, base)
+                behind = paired(by_seed(rows, b, latent), matched)
+                line += (f" {', '.join(map(str, steps))}, {seconds:.0f} s: "
+                         f"{_interval(gain, np.mean(list(base.values())))} | {latent}: "
+                         f"{_interval(behind, np.mean(list(matched.values())))} |")
+            else:
+                line += " — | — |"
         lines.append(line)
     return lines
 

@@ -26,7 +26,7 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
-from tfaug.study.report import CAPACITY, MAIN, MATCHED, write_outputs
+from tfaug.study.report import CAPACITY, MAIN, MATCHED, best_latent, write_outputs
 from tfaug.trainers.classifier import load_splits, train_classifier
 from tfaug.trainers.distribution import make_strategy
 from tfaug.trainers.grid import BudgetGrid
@@ -276,18 +276,6 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
         report = trainer.fit(log=log)
         flows.save(trainer.glow, export_dir, report)
     return dataclasses.replace(config, flow=export_dir)
-
-
-def best_latent(rows: List[dict], budget: int) -> Optional[str]:
-    """The latent method with the best mean validation accuracy at `budget` in the
-    main grid (None before any has finished)."""
-    means = {}
-    for r in rows:
-        if r["variant"] == MAIN and r["labels_per_class"] == budget and any(
-                name in registry.LATENT_MODEL
-                for name in registry.label(r["augmentation"]).split("+")):
-            means.setdefault(r["method"], []).append(r["val_accuracy"])
-    return max(means, key=lambda m: np.mean(means[m])) if means else None
 
 
 def mean_seconds(rows, budget, method, key="train_seconds") -> float:
