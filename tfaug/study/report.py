@@ -69,7 +69,6 @@ def best_latent(rows: List[dict], budget: int) -> Optional[str]:
     return max(means, key=lambda m: np.mean(means[m])) if means else None
 
 
-
 def by_seed(rows, budget, method, variant=MAIN, key="test_accuracy") -> Dict[int, float]:
     return {r["seed"]: r[key] for r in rows if r["labels_per_class"] == budget
             and r["method"] == method and r["variant"] == variant}
