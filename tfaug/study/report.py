@@ -69,6 +69,15 @@ def best_latent(rows: List[dict], budget: int) -> Optional[str]:
     return max(means, key=lambda m: np.mean(means[m])) if means else None
 
 
+def mean_seconds(rows, budget, method, variant=MAIN, key="train_seconds") -> float:
+    """Mean of a time column over a cell's runs; nan if none has it (rows from before
+    step_seconds was recorded lack it)."""
+    times = [r.get(key, math.nan) for r in rows if r["variant"] == variant
+             and r["labels_per_class"] == budget and r["method"] == method]
+    times = [t for t in times if math.isfinite(t)]
+    return float(np.mean(times)) if times else math.nan
+
+
 def by_seed(rows, budget, method, variant=MAIN, key="test_accuracy") -> Dict[int, float]:
     return {r["seed"]: r[key] for r in rows if r["labels_per_class"] == budget
             and r["method"] == method and r["variant"] == variant}
@@ -255,10 +264,9 @@ def _convergence_section(rows, config, budgets):
         if has_matched:
             matched = by_seed(rows, b, "none", MATCHED)
             base = by_seed(rows, b, "none")
-            runs = [r for r in rows if r["variant"] == MATCHED
-                    and r["labels_per_class"] == b]
-            steps = sorted({r["steps"] for r in runs})
-            seconds = np.mean([r["train_seconds"] for r in runs]) if runs else math.nan
+            steps = sorted({r["steps"] for r in rows if r["variant"] == MATCHED
+                            and r["labels_per_class"] == b})
+            seconds = mean_seconds(rows, b, "none", MATCHED)
             latent = best_latent(rows, b)
             if matched and base and latent:
                 gain = paired(matched, base)
@@ -279,9 +287,8 @@ def _cost_section(rows, methods, budgets, head, rule):
     for m in methods:
         cells = []
         for b in budgets:
-            t = [r["train_seconds"] for r in rows if r["variant"] == MAIN
-                 and r["method"] == m and r["labels_per_class"] == b]
-            cells.append(f"{np.mean(t):.0f}" if t else "—")
+            t = mean_seconds(rows, b, m)
+            cells.append(f"{t:.0f}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 

@@ -26,7 +26,8 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
-from tfaug.study.report import CAPACITY, MAIN, MATCHED, best_latent, write_outputs
+from tfaug.study.report import (CAPACITY, MAIN, MATCHED, best_latent, mean_seconds,
+                                 write_outputs)
 from tfaug.trainers.classifier import load_splits, train_classifier
 from tfaug.trainers.distribution import make_strategy
 from tfaug.trainers.grid import BudgetGrid
@@ -278,13 +279,6 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
     return dataclasses.replace(config, flow=export_dir)
 
 
-def mean_seconds(rows, budget, method, key="train_seconds") -> float:
-    times = [r.get(key, np.nan) for r in rows if r["variant"] == MAIN
-             and r["labels_per_class"] == budget and r["method"] == method]
-    times = [t for t in times if np.isfinite(t)]
-    return float(np.mean(times)) if times else float("nan")
-
-
 def matched_steps(config: StudyConfig, rows: List[dict], budget: int, method: str
                   ) -> int:
     """The steps (whole epochs) that make `none` train as many seconds as `method`
@@ -293,7 +287,7 @@ def matched_steps(config: StudyConfig, rows: List[dict], budget: int, method: st
     which include its fixed costs (compilation, validation), so give fewer steps."""
     steps = config.steps(budget)
     base = mean_seconds(rows, budget, "none")
-    per_step = mean_seconds(rows, budget, "none", "step_seconds")
+    per_step = mean_seconds(rows, budget, "none", key="step_seconds")
     if not per_step > 0:
         per_step = base / steps
     extra = max(mean_seconds(rows, budget, method) - base, 0.0) / per_step
