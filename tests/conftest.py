@@ -88,3 +88,29 @@ def free_ports(n: int) -> list:
     for s in sockets:
         s.close()
     return ports
+
+
+def write_png(path, image) -> str:
+    """Writes a uint8 (H, W, C) array as a PNG file."""
+    import tensorflow as tf
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(tf.io.encode_png(np.asarray(image, np.uint8)).numpy())
+    return str(path)
+
+
+def make_image_folder(root, classes=("cat", "dog", "fox"), per_class=6,
+                      size=(8, 8), channels=3, seed=0, splits=False) -> str:
+    """A folder of PNGs, one subfolder per class (no classes: an unlabelled pool);
+    with `splits`, root/train and root/test (test with half as many per class).
+    Class c's images are brighter with c, so a classifier can learn them."""
+    rng = np.random.default_rng(seed)
+    parts = [("train", per_class), ("test", max(per_class // 2, 1))] if splits \
+        else [("", per_class)]
+    for part, count in parts:
+        for c, name in enumerate(classes or [""]):
+            for i in range(count):
+                base = 40 + 60 * c
+                image = np.clip(rng.normal(base, 20, (*size, channels)), 0, 255)
+                write_png(os.path.join(str(root), part, name, f"{i:03d}.png"), image)
+    return str(root)

@@ -6,7 +6,7 @@ import tensorflow_datasets as tfds
 
 from conftest import FASHION_MNIST_DIR, requires_fashion_mnist
 from tfaug import data
-from tfaug.data import sources
+from tfaug.data import tfds_source as sources
 from tfaug.errors import DataError
 
 

@@ -6,6 +6,7 @@ fields into flags with help text. Unknown keys are an error, never silently igno
 
 import dataclasses
 import json
+import math
 import os
 import typing
 from typing import Any, Dict, Type, TypeVar
@@ -60,9 +61,12 @@ def coerce(name: str, kind, value):
             return bool(value)
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
-        return kind(value)
-    except (TypeError, ValueError):
+        value = kind(value)
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{name}: cannot read {value!r} as {kind.__name__}.") from None
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}.")
+    return value
 
 
 def from_dict(cls: Type[T], values: Dict[str, Any], source: str = "config") -> T:
@@ -133,11 +137,18 @@ def to_dict(config) -> Dict[str, Any]:
             for k, v in dataclasses.asdict(config).items()}
 
 
+DATASET_HELP = ("Dataset: fashion_mnist, mnist, cifar10, cifar100, svhn_cropped, or "
+                "your own: folder:PATH (one subfolder of images per class; without "
+                "subfolders an unlabelled pool, for a flow), npz:FILE (arrays x, y "
+                "[, x_test, y_test]) or tfds:NAME[/CONFIG] (any tensorflow-datasets "
+                "image classification dataset).")
+
+
 @dataclasses.dataclass(frozen=True)
 class DataSource:
-    """Where a config's dataset comes from (shared by every training config)."""
-    dataset: str = field("fashion_mnist", "Dataset (fashion_mnist, mnist, cifar10, "
-                                          "cifar100, svhn_cropped).")
+    """Where a config's dataset comes from and how its images are converted (shared by
+    every training config; tfaug.data.SourceOptions documents the options)."""
+    dataset: str = field("fashion_mnist", DATASET_HELP)
     data_dir: typing.Optional[str] = field(None, "Directory of IDX files (.gz or raw) "
                                                  "for MNIST-format datasets.")
     tfds_data_dir: typing.Optional[str] = field(None, "tensorflow-datasets data "
@@ -145,9 +156,30 @@ class DataSource:
     manual_dir: typing.Optional[str] = field(None, "tfds manual_dir holding archives "
                                                    "it builds from offline (CIFAR "
                                                    "tarballs).")
+    image_size: typing.Optional[typing.Tuple[int, ...]] = field(
+        None, "Resize every image to H,W (e.g. 32,32); needed when a folder's images "
+              "differ in size or a flow's levels do not divide the sides.")
+    channels: typing.Optional[int] = field(None, "1 (grayscale) or 3 (RGB); default: "
+                                                 "what the files hold.")
+    test_fraction: typing.Optional[float] = field(
+        None, "For a dataset without a test split of its own (a folder without "
+              "train/ and test/, an npz without x_test): the fraction of each class "
+              "held out as the test split (default 0.2).")
+    split_seed: typing.Optional[int] = field(None, "Seed choosing that held-out test "
+                                                   "split (default 0).")
+
+    def source_options(self) -> dict:
+        return {name: getattr(self, name) for name in (
+            "data_dir", "tfds_data_dir", "manual_dir", "image_size", "channels",
+            "test_fraction", "split_seed")}
+
+    def validate_source(self) -> None:
+        """The dataset's name and options, checked without reading any data."""
+        from tfaug import data
+        data.parse(self.dataset)
+        data.SourceOptions(**self.source_options())
 
     def load(self, split: str):
         """Split `split` of the dataset, as tfaug.data.LabeledImages."""
         from tfaug import data
-        return data.load(self.dataset, split, data_dir=self.data_dir,
-                         tfds_data_dir=self.tfds_data_dir, manual_dir=self.manual_dir)
+        return data.load(self.dataset, split, **self.source_options())

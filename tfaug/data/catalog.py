@@ -1,4 +1,4 @@
-"""The datasets tfaug knows: shapes, classes, and where each can come from."""
+"""The built-in datasets, by name: shapes, and where each can come from."""
 
 import dataclasses
 from typing import Optional
@@ -14,23 +14,19 @@ IDX_FILES = {
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """Static facts about a dataset.
+    """Static facts about a built-in dataset.
 
     `idx` marks MNIST-format datasets that can be read from local IDX files;
     `default_dir` is a well-known local location for them (a Debian package).
-    `names_from_tfds`: `class_names` are placeholders, replaced by tfds' metadata.
+    `class_names`, when given, name the classes; else tfds' metadata does
+    (CIFAR-100's 100 names).
     """
     name: str
     tfds_name: str
     image_shape: tuple
-    class_names: tuple
+    class_names: tuple = ()
     idx: bool = False
     default_dir: Optional[str] = None
-    names_from_tfds: bool = False
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
 
 _DIGITS = tuple(str(i) for i in range(10))
@@ -47,18 +43,18 @@ DATASETS = {
             "cifar10", "cifar10", (32, 32, 3),
             ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
              "ship", "truck")),
-        # CIFAR-100's 100 fine class names come from tfds' metadata when loaded.
-        DatasetSpec("cifar100", "cifar100", (32, 32, 3),
-                    tuple(f"class_{i}" for i in range(100)), names_from_tfds=True),
+        DatasetSpec("cifar100", "cifar100", (32, 32, 3)),
         DatasetSpec("svhn_cropped", "svhn_cropped", (32, 32, 3), _DIGITS),
     ]
 }
 
 
 def spec(name: str) -> DatasetSpec:
-    """Returns the spec of dataset `name`, or a clear error listing the known ones."""
+    """Returns the spec of built-in dataset `name`, or a clear error listing the
+    known ones and the other forms of a dataset name."""
     try:
         return DATASETS[name]
     except KeyError:
         raise DataError(f"Unknown dataset {name!r}. Known datasets: "
-                        f"{', '.join(sorted(DATASETS))}.") from None
+                        f"{', '.join(sorted(DATASETS))}; or your own: folder:PATH, "
+                        "npz:FILE, tfds:NAME[/CONFIG].") from None

@@ -1,4 +1,6 @@
-"""LabeledImages: a split held in memory as uint8 images and integer labels."""
+"""LabeledImages: a split held in memory as uint8 images and integer labels (or, for
+an unlabelled pool such as a folder without class subfolders, no classes and labels
+of -1)."""
 
 import dataclasses
 
@@ -17,10 +19,22 @@ class DatasetInfo:
     class_names: tuple
     num_examples: int
     source: str                 # where it was read from (a directory or "tfds:<dir>")
+    note: str = ""              # how the split was made, when not the source's own
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.class_names)
+
+    def describe(self) -> dict:
+        """What a report records of the data a run used."""
+        return {"dataset": self.name, "split": self.split,
+                "image_shape": list(self.image_shape), "classes": self.num_classes,
+                "examples": self.num_examples, "source": self.source,
+                **({"note": self.note} if self.note else {})}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +60,10 @@ class LabeledImages:
             raise DataError(f"{name}: {len(self.images)} images but labels of shape "
                             f"{self.labels.shape}; the image and label files do not "
                             "belong together.")
-        if len(self.labels) and not 0 <= self.labels.min() <= self.labels.max() < (
+        if not self.info.labelled:
+            if len(self.labels) and (self.labels != -1).any():
+                raise DataError(f"{name}: an unlabelled split must have labels -1.")
+        elif len(self.labels) and not 0 <= self.labels.min() <= self.labels.max() < (
                 self.info.num_classes):
             raise DataError(f"{name}: labels span [{self.labels.min()}, "
                             f"{self.labels.max()}], outside [0, {self.info.num_classes}).")
@@ -60,8 +77,23 @@ class LabeledImages:
         info = dataclasses.replace(self.info, num_examples=len(indices))
         return LabeledImages(self.images[indices], self.labels[indices], info)
 
+    def with_note(self, note: str, split: str = None) -> "LabeledImages":
+        """The same examples, with `note` (how the split was made) in their info."""
+        info = dataclasses.replace(self.info, note=note, split=split or self.info.split)
+        return LabeledImages(self.images, self.labels, info)
+
     def class_counts(self) -> np.ndarray:
+        self.require_labels("counting examples per class")
         return np.bincount(self.labels, minlength=self.info.num_classes)
+
+    def require_labels(self, purpose: str = "training a classifier") -> None:
+        """A clear error when this split has no labels."""
+        if not self.info.labelled:
+            raise DataError(
+                f"{self.info.name} ({self.info.split}) is an unlabelled pool (images "
+                f"without classes): enough to train a flow (bin/train_flow.py), not for "
+                f"{purpose}. Give labels: for a folder, one subfolder per class "
+                "(PATH/<class>/*.png); for an npz, an array y.")
 
     def as_dataset(self) -> tf.data.Dataset:
         """(uint8 image, int64 label) pairs, in order."""

@@ -1,140 +1,90 @@
-"""Loading a dataset split from local IDX files or tensorflow-datasets.
+"""Data by name: a spec resolves to a split in memory (tfaug.data.LabeledImages).
 
-Sources, in order: a local directory of IDX files (MNIST-format datasets; a
-well-known location such as Debian's dataset-fashion-mnist is tried by default), then
-tensorflow-datasets: an already prepared copy, its manual_dir route (e.g. the official
-CIFAR binary tarballs), or a download. Offline with none of these, `load` fails in
-seconds with the options, instead of retrying the network for minutes.
+    fashion_mnist | mnist | cifar10 | cifar100 | svhn_cropped   (tfaug.data.builtin)
+    folder:PATH          image files, one subfolder per class   (tfaug.data.folder)
+    npz:FILE             arrays x, y [, x_test, y_test]         (tfaug.data.arrays)
+    tfds:NAME[/CONFIG]   a tensorflow-datasets dataset          (tfaug.data.tfds_source)
+
+A source is a module with `has_split(arg, split, options)` and `read(arg, split,
+options)`; adding one is one file and one line in SOURCES. Every source has a "train"
+split; one without a "test" split of its own gets a seeded, stratified fraction of its
+training images held out as the test split (the same one for every run with the same
+options), and the training split is the rest.
 """
 
+import functools
 import os
-import socket
-from typing import Optional
-from urllib.parse import urlparse
 
-import numpy as np
-
-from tfaug.data import catalog, idx
-from tfaug.data.labeled import DatasetInfo, LabeledImages
+from tfaug.data import arrays, builtin, catalog, folder, tfds_source
+from tfaug.data.labeled import LabeledImages
+from tfaug.data.options import SourceOptions
+from tfaug.data.subsets import held_out_split
 from tfaug.errors import DataError
 
-PROBE_TIMEOUT_S = 3.0
+SOURCES = {"folder": folder, "npz": arrays, "tfds": tfds_source}
+SPLITS = ("train", "test")
+FORMS = ("folder:PATH", "npz:FILE", "tfds:NAME[/CONFIG]")
 
 
-def load(name: str, split: str = "train", *, data_dir: Optional[str] = None,
-         tfds_data_dir: Optional[str] = None,
-         manual_dir: Optional[str] = None) -> LabeledImages:
-    """Loads split `split` of dataset `name` into memory.
-
-    Args:
-      name: one of `catalog.DATASETS` (fashion_mnist, mnist, cifar10, cifar100,
-        svhn_cropped).
-      split: "train" or "test" (tfds splits such as svhn's "extra" also work there).
-      data_dir: a directory of IDX files (.gz or raw) for MNIST-format datasets.
-        When given, it is the only source tried.
-      tfds_data_dir: tensorflow-datasets' data directory (default: its own).
-      manual_dir: where tfds finds manually downloaded archives (CIFAR tarballs).
-    """
-    spec = catalog.spec(name)
-    if data_dir is not None:
-        if not spec.idx:
-            raise DataError(
-                f"--data_dir reads IDX files, which {name} does not come as. Use "
-                "manual_dir for archives tfds can build from (e.g. CIFAR tarballs).")
-        return _load_idx(spec, split, data_dir, explicit=True)
-    if spec.idx and spec.default_dir and _idx_paths(spec.default_dir, split):
-        return _load_idx(spec, split, spec.default_dir, explicit=False)
-    return _load_tfds(spec, split, tfds_data_dir, manual_dir)
+def parse(name: str):
+    """(source module, argument) of a dataset spec, or a clear error."""
+    if not isinstance(name, str) or not name.strip():
+        raise DataError(f"A dataset must be a name such as fashion_mnist or "
+                        f"{', '.join(FORMS)}; got {name!r}.")
+    kind, colon, arg = name.partition(":")
+    if not colon:
+        catalog.spec(name)  # an unknown name lists the known ones
+        return builtin, name
+    if kind not in SOURCES or not arg.strip():
+        raise DataError(f"Cannot read dataset {name!r}: write one of "
+                        f"{', '.join(sorted(catalog.DATASETS))} or {', '.join(FORMS)}.")
+    return SOURCES[kind], os.path.expanduser(arg.strip()) if kind != "tfds" else arg
 
 
-def _idx_paths(directory: str, split: str):
-    """(images, labels) paths of `split` in `directory`, or None if absent."""
-    if split not in catalog.IDX_FILES:
-        return None
-    found = []
-    for stem in catalog.IDX_FILES[split]:
-        candidates = [os.path.join(directory, stem + ext) for ext in ("", ".gz")]
-        existing = [p for p in candidates if os.path.isfile(p)]
-        if not existing:
-            return None
-        found.append(existing[0])
-    return tuple(found)
+def load(name: str, split: str = "train", **options) -> LabeledImages:
+    """Split `split` ("train" or "test"; a tfds dataset's other splits too) of dataset
+    `name` (a spec, above), in memory. `options` are SourceOptions' fields: data_dir,
+    tfds_data_dir, manual_dir, image_size, channels, test_fraction, split_seed."""
+    options = SourceOptions(**options)
+    source, arg = parse(name)
+    if split in SPLITS and not source.has_split(arg, "test", options):
+        train, test = _held_out(source, arg, options)
+        return train if split == "train" else test
+    return _read(source, arg, split, options)
 
 
-def _load_idx(spec, split, directory, explicit) -> LabeledImages:
-    paths = _idx_paths(directory, split)
-    if paths is None:
-        wanted = " and ".join(f"{s}[.gz]" for s in catalog.IDX_FILES.get(split, ()))
-        raise DataError(
-            f"No {spec.name} {split!r} split in {directory}: expected {wanted}."
-            if split in catalog.IDX_FILES else
-            f"IDX datasets have splits 'train' and 'test', not {split!r}.")
-    images, labels = idx.read_idx(paths[0], ndim=3), idx.read_idx(paths[1], ndim=1)
-    if images.ndim != 3 or images.shape[1:] != spec.image_shape[:2]:
-        raise DataError(f"{paths[0]}: images of shape {images.shape[1:]}, expected "
-                        f"{spec.image_shape[:2]} for {spec.name}.")
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{paths[1]} holds {labels.shape} labels for {len(images)} "
-                        f"images in {paths[0]}: the files do not belong together.")
-    info = DatasetInfo(spec.name, split, spec.image_shape, spec.class_names,
-                       len(labels), source=directory)
-    return LabeledImages(images[..., None], labels.astype(np.int64), info)
+def _read(source, arg, split, options) -> LabeledImages:
+    return _cached_read(source.__name__, arg, split, options, _fingerprint(source, arg))
 
 
-def _load_tfds(spec, split, tfds_data_dir, manual_dir) -> LabeledImages:
-    import tensorflow_datasets as tfds
-
-    builder = tfds.builder(spec.tfds_name, data_dir=tfds_data_dir)
-    if not builder.is_prepared():
-        if manual_dir is not None:
-            if not os.path.isdir(manual_dir):
-                raise DataError(f"manual_dir {manual_dir} does not exist.")
-            config = tfds.download.DownloadConfig(manual_dir=manual_dir)
-            builder.download_and_prepare(download_config=config)
-        else:
-            _fail_fast_if_offline(spec, builder)
-            builder.download_and_prepare()
-    known_splits = sorted(builder.info.splits.keys())
-    if known_splits and split not in known_splits:
-        raise DataError(f"{spec.name} has no split {split!r}; it has "
-                        f"{', '.join(known_splits)}.")
-    # Batches rather than batch_size=-1, which aborts the process under tfds' mocks.
-    batches = list(tfds.as_numpy(
-        builder.as_dataset(split=split, as_supervised=True).batch(8192)))
-    images = np.concatenate([b[0] for b in batches])
-    labels = np.concatenate([b[1] for b in batches])
-    names = spec.class_names
-    tfds_names = tuple(builder.info.features["label"].names)
-    if spec.names_from_tfds and len(tfds_names) == spec.num_classes:
-        names = tfds_names
-    info = DatasetInfo(spec.name, split, spec.image_shape, names, len(labels),
-                       source=f"tfds:{builder.data_dir}")
-    return LabeledImages(np.asarray(images, np.uint8), labels.astype(np.int64), info)
+@functools.lru_cache(maxsize=4)
+def _cached_read(module, arg, split, options, fingerprint) -> LabeledImages:
+    source = next(s for s in (*SOURCES.values(), builtin) if s.__name__ == module)
+    return source.read(arg, split, options)
 
 
-def _fail_fast_if_offline(spec, builder) -> None:
-    urls = list(builder.url_infos or {}) or ["https://storage.googleapis.com"]
-    hosts = {(u.hostname, u.port or (443 if u.scheme == "https" else 80))
-             for u in map(urlparse, urls)}
-    unreachable = sorted(h for h, p in hosts if not reachable(h, p))
-    if unreachable:
-        install = f" or install them at {spec.default_dir}" if spec.default_dir else ""
-        local = (f"  - put its IDX files in a directory and pass data_dir "
-                 f"(--data_dir){install};\n" if spec.idx else "")
-        raise DataError(
-            f"{spec.name} is not available offline: tensorflow-datasets has not "
-            f"prepared it in {builder.data_dir} and {', '.join(unreachable)} cannot be "
-            f"reached. Options:\n{local}"
-            f"  - place the files tfds downloads ({', '.join(os.path.basename(u) for u in urls)}) "
-            "in a directory and pass manual_dir (--manual_dir);\n"
-            "  - prepare it with tfds on a machine with network and pass its data "
-            "directory (--tfds_data_dir).")
+def _fingerprint(source, arg):
+    """What must not have changed for a cached read of local files to stand."""
+    if source is folder and os.path.isdir(arg):
+        return tuple((p, s.st_mtime_ns, s.st_size) for p, s in (
+            (p, os.stat(p)) for p in folder.image_paths(arg)))
+    if source is arrays and os.path.isfile(arg):
+        stat = os.stat(arg)
+        return stat.st_mtime_ns, stat.st_size
+    return None
 
 
-def reachable(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to host:port opens within `timeout` seconds."""
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+def _held_out(source, arg, options):
+    """(train, test) of a source without a test split: the test split is a seeded,
+    stratified fraction of its training images."""
+    everything = _read(source, arg, "train", options)
+    fraction, seed = options.held_out_fraction, options.held_out_seed
+    train, test = held_out_split(everything, fraction, seed)
+    if not len(train) or not len(test):
+        raise DataError(f"{everything.info.name}: {len(everything)} images are too few "
+                        f"to hold out a test fraction of {fraction:g}; add images or "
+                        "give a test split of its own.")
+    note = (f"test split held out: {fraction:g} of each class of the source's "
+            f"{len(everything)} images (split_seed {seed}); the training split is the "
+            "rest")
+    return train.with_note(note), test.with_note(note, split="test")

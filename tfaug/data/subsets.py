@@ -84,11 +84,22 @@ def split_indices(labels: np.ndarray, num_classes: int, *, seed: int,
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
+def held_out_split(data: LabeledImages, fraction: float, seed: int
+                   ) -> Tuple[LabeledImages, LabeledImages]:
+    """(rest, held out): `fraction` of each class (of all images, if unlabelled)
+    held out, chosen by `seed`."""
+    labels = data.labels if data.info.labelled else np.zeros(len(data), np.int64)
+    rest, held = split_indices(labels, max(data.info.num_classes, 1), seed=seed,
+                               val_fraction=fraction)
+    return data.take(rest), data.take(held)
+
+
 def low_data_split(data: LabeledImages, *, seed: int, per_class: Optional[int] = None,
                    fraction: Optional[float] = None, val_per_class: int = 0,
                    val_fraction: Optional[float] = None
                    ) -> Tuple[LabeledImages, LabeledImages]:
     """(labelled training subset, validation split) carved from a training split."""
+    data.require_labels()
     train, val = split_indices(data.labels, data.info.num_classes, seed=seed,
                                per_class=per_class, fraction=fraction,
                                val_per_class=val_per_class, val_fraction=val_fraction)

@@ -85,7 +85,7 @@ class ClassifierTrainConfig(cfglib.DataSource):
     seed: int = field(0, "Seed of the subset, data order, weights and perturbations.")
 
     def validate(self):
-        data.spec(self.dataset)
+        self.validate_source()
         models_known = tuple(models.MODELS)
         if self.model not in models_known:
             raise ConfigError(f"Unknown model {self.model!r}; choose one of "

@@ -77,7 +77,7 @@ class FlowTrainConfig(cfglib.DataSource):
         check_strategy(self.strategy)
         if self.lr <= 0 or self.grad_clip < 0 or self.warmup_steps < 0:
             raise cfglib.ConfigError("lr must be > 0; grad_clip, warmup_steps >= 0.")
-        datalib.spec(self.dataset)
+        self.validate_source()
         return self
 
     def glow_config(self, image_shape) -> GlowConfig:

@@ -48,7 +48,7 @@ class VAEGANTrainConfig(cfglib.DataSource):
     seed: int = field(0, "Seed of the weights, data order and noise.")
 
     def validate(self):
-        data.spec(self.dataset)
+        self.validate_source()
         for name in ("latent_dim", "width", "batch_size", "epochs", "steps_per_epoch",
                      "image_every"):
             if getattr(self, name) < 1:
