@@ -27,7 +27,7 @@ from absl import app, flags  # noqa: E402
 import timing  # noqa: E402
 from tfaug import augment, models  # noqa: E402
 from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.trainers.classifier import AugmentedClassifier  # noqa: E402
+from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
 
 flags.DEFINE_list("setups", ["lenet", "small_cnn"], "Setups: lenet, small_cnn, resnet18.")
 flags.DEFINE_integer("resnet_batch", 32, "Batch size of the ResNet-18 setup.")
@@ -66,7 +66,7 @@ def measure(name) -> dict:
 
     def training_step(aug):
         keras.utils.set_random_seed(0)
-        model = AugmentedClassifier(models.build(model_name, shape, 10), aug,
+        model = AugmentedModel(models.build(model_name, shape, 10), aug,
                                     num_examples=STATE_ROWS)
         model.build((None, *shape))
         model.compile(keras.optimizers.SGD(0.01, momentum=0.9),

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from flow_helpers import toy_split  # noqa: E402
 from tfaug import augment, models  # noqa: E402
 from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.trainers.classifier import AugmentedClassifier  # noqa: E402
+from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
 from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def train(strategy, amortized):
         glow.initialize(data.images[:32] / np.float32(255))
         aug = augment.LatentAdversarial(glow, 0.5, 0.25, 2, random_start=False,
                                         amortized=amortized)
-        model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
+        model = AugmentedModel(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
                                     num_examples=len(data))
         model.build((None, 8, 8, 1))
         model.compile(keras.optimizers.SGD(0.05, momentum=0.9),

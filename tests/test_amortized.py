@@ -12,7 +12,8 @@ from tfaug import augment, config as cfglib, flows, models
 from tfaug.augment import Examples, norms
 from tfaug.errors import ConfigError
 from tfaug.flows import Glow, GlowConfig
-from tfaug.trainers.classifier import (AugmentedClassifier, ClassifierTrainConfig, Splits,
+from tfaug.trainers.augmented import AugmentedModel
+from tfaug.trainers.classifier import (ClassifierTrainConfig, Splits,
                                        encode_all, train_classifier)
 
 SEED = tf.constant([3, 4])
@@ -40,8 +41,8 @@ def _batch(n=16, seed=0):
 
 
 def _state_model(aug, classifier, num_examples):
-    """An AugmentedClassifier owning `aug`'s per-example state."""
-    model = AugmentedClassifier(classifier, aug, num_examples=num_examples)
+    """An AugmentedModel owning `aug`'s per-example state."""
+    model = AugmentedModel(classifier, aug, num_examples=num_examples)
     return model
 
 
@@ -140,13 +141,13 @@ def test_amortized_attack_accumulates_beyond_one_step(flow, classifier):
 def test_amortized_attack_without_state_or_index_is_a_clear_error(flow, classifier):
     x, y = _batch(4)
     aug = augment.LatentAdversarial(flow, amortized=True)
-    with pytest.raises(ConfigError, match="AugmentedClassifier"):
+    with pytest.raises(ConfigError, match="AugmentedModel"):
         aug(x, y, classifier, seed=SEED, examples=Examples(index=tf.range(4)))
     _state_model(aug, classifier, 8)
     with pytest.raises(ConfigError, match="index"):
         aug(x, y, classifier, seed=SEED)
     with pytest.raises(ConfigError, match="num_examples"):
-        AugmentedClassifier(classifier, augment.LatentAdversarial(flow, amortized=True))
+        AugmentedModel(classifier, augment.LatentAdversarial(flow, amortized=True))
     assert not aug.stateless().amortized  # what TensorBoard grids use
 
 

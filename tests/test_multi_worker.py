@@ -1,5 +1,5 @@
 """Multi-worker training for real: two processes on 127.0.0.1 (TF_CONFIG, one CPU
-device each) train an AugmentedClassifier with the amortised latent attack, or a Glow;
+device each) train an AugmentedModel with the amortised latent attack, or a Glow;
 the result equals a single process's with the same global batch (to 1e-4: the
 reduction order differs), only the chief writes to out_dir, and after the workers are
 killed both resume from the chief's backup or checkpoint."""

@@ -68,10 +68,10 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
 def test_classifier_training_does_not_move_the_flow_in_memory(flow_dir):
     import tensorflow as tf
     from tfaug import augment, models
-    from tfaug.trainers.classifier import AugmentedClassifier
+    from tfaug.trainers.augmented import AugmentedModel
     glow = flows.load(flow_dir)
     before = [v.numpy().copy() for v in glow.variables]
-    model = AugmentedClassifier(models.small_cnn((8, 8, 1), 2, width=0.25),
+    model = AugmentedModel(models.small_cnn((8, 8, 1), 2, width=0.25),
                                 augment.LatentAdversarial(glow, 0.5, 0.25, 2))
     model.build((None, 8, 8, 1))
     model.compile(keras.optimizers.SGD(0.1),
@@ -171,7 +171,7 @@ def test_flow_for_other_images_is_rejected(tmp_path):
     glow = Glow(GlowConfig((4, 4, 1), levels=1, steps=1, width=4))
     glow.initialize(np.full((2, 4, 4, 1), 0.5, np.float32))
     flows.save(glow, str(tmp_path / "small"))
-    with pytest.raises(ConfigError, match="flow models \\(4, 4, 1\\) images"):
+    with pytest.raises(ConfigError, match="models 4x4x1 images but these are 8x8x1"):
         train_classifier(_config(str(tmp_path / "small")), str(tmp_path / "run"),
                          _splits(), verbose=0)
 

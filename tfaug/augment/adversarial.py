@@ -18,7 +18,11 @@ from tfaug.errors import ConfigError
 def predicted_targets(classifier, images):
     """One-hot argmax predictions of the classifier: the attack's labels (the paper's
     choice, which avoids label leaking)."""
-    logits = classifier(images, training=False)
+    if classifier is None:
+        raise ConfigError("An adversarial augmentation attacks the classifier being "
+                          "trained: pass classifier=, or train with "
+                          "tfaug.AugmentedModel, which does.")
+    logits = tf.cast(classifier(images, training=False), tf.float32)
     return tf.stop_gradient(tf.one_hot(tf.argmax(logits, -1), logits.shape[-1]))
 
 
@@ -34,7 +38,7 @@ def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
     for _ in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(delta)
-            logits = classifier(to_images(delta), training=False)
+            logits = tf.cast(classifier(to_images(delta), training=False), tf.float32)
             loss = tf.reduce_sum(keras.losses.categorical_crossentropy(
                 targets, logits, from_logits=True))
         grad = tape.gradient(loss, delta)

@@ -22,6 +22,7 @@ from typing import Optional, Protocol
 import keras
 import tensorflow as tf
 
+from tfaug.checks import as_unit_float
 from tfaug.errors import ConfigError
 
 
@@ -56,28 +57,64 @@ class Examples:
 
 
 def bind_classes(model, classes):
-    """The LatentModel for a batch of images of (integer) `classes`: a class-specific
-    model (one with `for_classes`) bound to them, any other model as it is."""
+    """The LatentModel for a batch of images of (integer) `classes`, or of one-hot
+    `labels` via `bind_labels`: a class-specific model (one with `for_classes`) bound
+    to them, any other model as it is."""
     bind = getattr(model, "for_classes", None)
     return model if bind is None else bind(classes)
 
 
+def bind_labels(model, labels):
+    """`bind_classes` with one-hot (or soft) labels; a class-specific model cannot do
+    without them."""
+    if getattr(model, "for_classes", None) is None:
+        return model
+    if labels is None:
+        raise ConfigError("A class-specific latent model encodes each image with its "
+                          "class: pass the batch's labels.")
+    return model.for_classes(tf.argmax(labels, -1))
+
+
 class Augmentation:
-    """Base class: identity. Subclasses override `augment`."""
+    """Base class: identity. Subclasses override `augment`.
+
+    Called on a batch (B, H, W, C) or a single image (H, W, C), uint8 pixels or floats
+    in [0, 1]; returns float32 images in [0, 1] and the labels, or the images alone
+    when no labels are given (e.g. `dataset.map(lambda x, y: (aug(x), y))`). Without
+    a `seed`, each call draws a fresh one.
+    """
+
+    mixes_labels = False  # True when it returns labels other than those it is given
 
     def __init__(self, seed: int = 0):
         self._seed_generator = None
         self._fallback_seed = seed
 
-    def __call__(self, images, labels, classifier=None, training=True, seed=None,
+    def __call__(self, images, labels=None, classifier=None, training=True, seed=None,
                  examples: Examples = None):
         if not training:
-            return images, labels
+            return images if labels is None else (images, labels)
+        images = as_unit_float(images)
+        single = images.shape.rank == 3
+        if single:
+            images = images[None]
+            labels = None if labels is None else labels[None]
         if seed is None:
-            if self._seed_generator is None:
+            seed = self._next_seed()
+        out, out_labels = self.augment(images, labels, classifier, seed,
+                                       examples or Examples())
+        if single:
+            out = out[0]
+            out_labels = None if out_labels is None else out_labels[0]
+        return out if labels is None else (out, out_labels)
+
+    def _next_seed(self):
+        """A fresh seed from a keras SeedGenerator, created outside any graph (so a
+        call inside dataset.map or a tf.function can use it)."""
+        if self._seed_generator is None:
+            with tf.init_scope():
                 self._seed_generator = keras.random.SeedGenerator(self._fallback_seed)
-            seed = tf.cast(self._seed_generator.next()[:2], tf.int32)
-        return self.augment(images, labels, classifier, seed, examples or Examples())
+        return tf.cast(self._seed_generator.next()[:2], tf.int32)
 
     def augment(self, images, labels, classifier, seed, examples):
         return images, labels
@@ -87,6 +124,13 @@ class Augmentation:
         it starts by encoding them: their latents can then be cached."""
         return None
 
+    def latent_models(self) -> list:
+        """The (frozen) latent models this augmentation decodes through."""
+        return []
+
+    def check_image_shape(self, image_shape) -> None:
+        """A clear error when images of `image_shape` (H, W, C) do not suit it."""
+
     def build_state(self, num_examples: int, make_variable) -> None:
         """Creates per-example state with make_variable(name, shape) (zero-filled
         variables the training model owns). Stateless augmentations have none."""
@@ -95,6 +139,12 @@ class Augmentation:
         """This augmentation without per-example state (for images outside the
         training set, e.g. TensorBoard grids of validation images)."""
         return self
+
+    def as_layer(self, seed: int = 0) -> "keras.layers.Layer":
+        """This augmentation as a Keras layer applied only in training (for
+        augmentations that need no classifier, such as LatentRandom or Standard)."""
+        from tfaug.augment.layer import AugmentationLayer
+        return AugmentationLayer(self, seed)
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
@@ -123,6 +173,17 @@ class Compose(Augmentation):
     def latent_model_of_clean_images(self):
         return self.augmentations[0].latent_model_of_clean_images()
 
+    @property
+    def mixes_labels(self):
+        return any(aug.mixes_labels for aug in self.augmentations)
+
+    def latent_models(self):
+        return [m for aug in self.augmentations for m in aug.latent_models()]
+
+    def check_image_shape(self, image_shape):
+        for aug in self.augmentations:
+            aug.check_image_shape(image_shape)
+
     def build_state(self, num_examples, make_variable):
         for aug in self.augmentations:
             aug.build_state(num_examples, make_variable)
@@ -149,8 +210,8 @@ class PartialAugmentation(Augmentation):
                 return images, labels
         else:
             n = tf.cast(tf.round(self.ratio * tf.cast(batch, tf.float32)), tf.int32)
-        perturbed = self.perturb(images[:n], labels[:n], classifier, seed,
-                                 examples.head(n))
+        perturbed = self.perturb(images[:n], None if labels is None else labels[:n],
+                                 classifier, seed, examples.head(n))
         return tf.concat([perturbed, images[n:]], axis=0), labels
 
     def perturb(self, images, labels, classifier, seed, examples):

@@ -19,17 +19,18 @@ class Standard(Augmentation):
         self.pad, self.flip = pad, flip
 
     def augment(self, images, labels, classifier, seed, examples):
-        b, h, w, _ = images.shape
+        b, (h, w) = tf.shape(images)[0], images.shape[1:3]
         p = self.pad
         s_crop, s_flip = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         padded = tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]])
-        offsets = tf.random.stateless_uniform((b, 2), s_crop, 0, 2 * p + 1, tf.int32)
+        offsets = tf.random.stateless_uniform(tf.stack([b, 2]), s_crop, 0, 2 * p + 1,
+                                              tf.int32)
         rows = offsets[:, :1] + tf.range(h)[None]
         cols = offsets[:, 1:] + tf.range(w)[None]
         out = tf.gather(padded, rows, axis=1, batch_dims=1)
         out = tf.gather(out, cols, axis=2, batch_dims=1)
         if self.flip:
-            flip = tf.random.stateless_uniform((b, 1, 1, 1), s_flip) < 0.5
+            flip = tf.random.stateless_uniform(tf.stack([b, 1, 1, 1]), s_flip) < 0.5
             out = tf.where(flip, tf.reverse(out, axis=[2]), out)
         return out, labels
 
@@ -43,11 +44,15 @@ class Mixup(Augmentation):
         check_positive("alpha", alpha, allow_zero=False)
         self.alpha = float(alpha)
 
+    mixes_labels = True
+
     def augment(self, images, labels, classifier, seed, examples):
-        b = images.shape[0]
+        if labels is None:
+            raise ConfigError("mixup mixes labels too: pass the batch's one-hot labels.")
+        b = tf.shape(images)[0]
         s_lam, s_perm = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         lam = stateless_beta((b,), s_lam, self.alpha)
-        perm = tf.argsort(tf.random.stateless_uniform((b,), s_perm))
+        perm = tf.argsort(tf.random.stateless_uniform(tf.stack([b]), s_perm))
         mix = lambda t, l: l * t + (1.0 - l) * tf.gather(t, perm)
         return (mix(images, lam[:, None, None, None]), mix(labels, lam[:, None]))
 
@@ -63,8 +68,9 @@ class Cutout(Augmentation):
         self.size = size
 
     def augment(self, images, labels, classifier, seed, examples):
-        b, h, w, _ = images.shape
-        centres = tf.random.stateless_uniform((b, 2), seed, 0, tf.int32.max, tf.int32)
+        b, (h, w) = tf.shape(images)[0], images.shape[1:3]
+        centres = tf.random.stateless_uniform(tf.stack([b, 2]), seed, 0, tf.int32.max,
+                                              tf.int32)
         cy, cx = centres[:, 0] % h, centres[:, 1] % w
         return images * cutout_mask(cy, cx, h, w, self.size), labels
 

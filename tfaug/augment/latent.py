@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tfaug.augment import norms
 from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
-from tfaug.augment.base import (PartialAugmentation, bind_classes, check_positive,
+from tfaug.augment.base import (PartialAugmentation, bind_labels, check_positive,
                                 finite_or_clean)
 from tfaug.augment.state import ExampleState
 from tfaug.errors import ConfigError
@@ -25,13 +25,33 @@ def _latents(model, images, examples):
     return model.encode(images, validate=False)
 
 
+class _ThroughLatentModel:
+    """What the latent perturbations share: the frozen model they decode through."""
+
+    def latent_model_of_clean_images(self):
+        return self.flow
+
+    def latent_models(self):
+        return [self.flow]
+
+    def check_image_shape(self, image_shape):
+        shape = tuple(getattr(getattr(self.flow, "config", None), "image_shape", ())
+                      or ())
+        if shape and tuple(image_shape) != shape:
+            raise ConfigError(f"The latent model of {type(self).__name__} models "
+                              f"{'x'.join(map(str, shape))} images but these are "
+                              f"{'x'.join(map(str, image_shape))}: train a flow on "
+                              "these images (bin/train_flow.py), or resize them "
+                              "(--image_size).")
+
+
 def _decoded(model, z, images):
     """decode(z) clipped to [0, 1]; the clean image where it is not finite (checked
     before clipping, which would turn an overflow into a white image)."""
     return tf.clip_by_value(finite_or_clean(model.decode(z), images), 0.0, 1.0)
 
 
-class LatentRandom(PartialAugmentation):
+class LatentRandom(_ThroughLatentModel, PartialAugmentation):
     """x' = clip(decode(encode(x) + dz), 0, 1), dz ~ N(0, eps^2 I), projected onto the
     eps-ball of `norm` ("l2", "linf" or None: no projection). `away`: dz = sign(z)
     |dz|, a step away from the latent's centre."""
@@ -51,15 +71,12 @@ class LatentRandom(PartialAugmentation):
         return norms.project(dz, self.eps, self.norm)
 
     def perturb(self, images, labels, classifier, seed, examples):
-        model = bind_classes(self.flow, tf.argmax(labels, -1))
+        model = bind_labels(self.flow, labels)
         z = _latents(model, images, examples)
         return _decoded(model, z + self.delta(z, seed), images)
 
-    def latent_model_of_clean_images(self):
-        return self.flow
 
-
-class LatentAdversarial(PGDAugmentation):
+class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     """PGD in the latent against the classifier being trained: `steps` ascent steps of
     size alpha on the cross-entropy of classifier(decode(z + dz)) against the
     classifier's own predictions on x, each projected onto the eps-ball of `norm`,
@@ -86,7 +103,7 @@ class LatentAdversarial(PGDAugmentation):
                            targets, seed, start)
 
     def perturb(self, images, labels, classifier, seed, examples):
-        model = bind_classes(self.flow, tf.argmax(labels, -1))
+        model = bind_labels(self.flow, labels)
         targets = predicted_targets(classifier, images)
         z = tf.stop_gradient(_latents(model, images, examples))
         if not self.amortized:
@@ -111,16 +128,13 @@ class LatentAdversarial(PGDAugmentation):
         if self._history is None:
             raise ConfigError("latent_adversarial(amortized=true) keeps a perturbation "
                               "per training example: train it with "
-                              "tfaug.trainers.classifier.AugmentedClassifier (which "
+                              "tfaug.AugmentedModel (which "
                               "builds that state), or call build_state first.")
         if examples.index is None:
             raise ConfigError("latent_adversarial(amortized=true) needs each example's "
                               "index in the training set (Examples(index=...)); the "
                               "training pipeline feeds it.")
         return self._history
-
-    def latent_model_of_clean_images(self):
-        return self.flow
 
     def build_state(self, num_examples, make_variable):
         if self.amortized:

@@ -95,12 +95,6 @@ def build(spec: str, models: dict = None, image_shape=None):
     for kind in sorted({LATENT_MODEL[p.name] for p in parts if p.name in LATENT_MODEL}):
         if models.get(kind) is None:
             raise ConfigError(f"Augmentation {spec!r} needs a {kind} (--{kind}).")
-        shape = tuple(getattr(getattr(models[kind], "config", None), "image_shape",
-                              ()) or ())
-        if image_shape is not None and shape and shape != tuple(image_shape):
-            raise ConfigError(f"The {kind} models {shape} images but the dataset's are "
-                              f"{tuple(image_shape)}: train or pick a {kind} for this "
-                              "dataset.")
     built = []
     for part in parts:
         cls = METHODS[part.name]
@@ -108,7 +102,10 @@ def build(spec: str, models: dict = None, image_shape=None):
             built.append(cls(models[LATENT_MODEL[part.name]], **part.params))
         else:
             built.append(cls(**part.params))
-    return built[0] if len(built) == 1 else Compose(*built)
+    augmentation = built[0] if len(built) == 1 else Compose(*built)
+    if image_shape is not None:
+        augmentation.check_image_shape(image_shape)
+    return augmentation
 
 
 class _Placeholder:

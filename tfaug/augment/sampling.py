@@ -17,16 +17,18 @@ def stateless_gamma(shape, seed, alpha: float, proposals: int = 16):
     a = alpha if alpha >= 1.0 else alpha + 1.0
     d = a - 1.0 / 3.0
     c = 1.0 / (9.0 * d) ** 0.5
-    shape = tf.TensorShape(shape).as_list()
-    x = tf.random.stateless_normal([proposals] + shape, s_norm)
-    u = tf.random.stateless_uniform([proposals] + shape, s_unif, minval=1e-12)
+    rank = len(shape)  # entries may be tensors (a batch size known at run time)
+    shape = tf.stack([tf.cast(n, tf.int32) for n in shape])
+    x = tf.random.stateless_normal(tf.concat([[proposals], shape], 0), s_norm)
+    u = tf.random.stateless_uniform(tf.concat([[proposals], shape], 0), s_unif,
+                                    minval=1e-12)
     v = (1.0 + c * x) ** 3
     safe_v = tf.maximum(v, 1e-12)
     accepted = (v > 0) & (tf.math.log(u) < 0.5 * x * x + d - d * safe_v
                           + d * tf.math.log(safe_v))
     first = tf.argmax(tf.cast(accepted, tf.int32), axis=0)  # first accepted proposal
-    sample = d * tf.gather(tf.transpose(safe_v, list(range(1, len(shape) + 1)) + [0]),
-                           first[..., None], batch_dims=len(shape))[..., 0]
+    sample = d * tf.gather(tf.transpose(safe_v, list(range(1, rank + 1)) + [0]),
+                           first[..., None], batch_dims=rank)[..., 0]
     if alpha < 1.0:
         boost = tf.random.stateless_uniform(shape, s_boost, minval=1e-12)
         sample = sample * boost ** (1.0 / alpha)

@@ -28,6 +28,7 @@ from tfaug.flows.conv1x1 import Invertible1x1Conv
 from tfaug.flows.coupling import COUPLINGS, Coupling
 from tfaug.flows.split import SplitPrior
 from tfaug.flows.squeeze import Squeeze, squeeze_bijector
+from tfaug.precision import float32_policy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,10 +48,7 @@ class GlowConfig:
             raise ConfigError(f"levels, steps and width must be >= 1, got "
                               f"{self.levels}, {self.steps}, {self.width}.")
         if h % 2 ** self.levels or w % 2 ** self.levels:
-            raise ConfigError(
-                f"A {self.levels}-level Glow halves the image {self.levels} times, so "
-                f"its sides must be divisible by {2 ** self.levels}; {h}x{w} are not. "
-                "Use fewer levels (28x28 works with 2) or pad the images.")
+            raise ConfigError(level_mismatch(self.levels, h, w))
         if self.coupling not in COUPLINGS:
             raise ConfigError(f"coupling must be one of {COUPLINGS}, got "
                               f"{self.coupling!r}.")
@@ -87,6 +85,27 @@ class GlowConfig:
         return total
 
 
+def max_levels(h: int, w: int) -> int:
+    """The most levels a Glow can have on H x W images (each halves the sides)."""
+    levels = 0
+    while h % 2 ** (levels + 1) == 0 and w % 2 ** (levels + 1) == 0:
+        levels += 1
+    return levels
+
+
+def level_mismatch(levels: int, h: int, w: int) -> str:
+    """Why a `levels`-level Glow does not fit H x W images, and what does."""
+    m = 2 ** levels
+    sizes = sorted({(max(h // m, 1) * m, max(w // m, 1) * m),
+                    (-(-h // m) * m, -(-w // m) * m)})
+    fits = max_levels(h, w)
+    return (f"A {levels}-level Glow halves the image {levels} times, so its sides must "
+            f"be divisible by {m}; {h}x{w} are not. Resize the images with "
+            f"{' or '.join(f'--image_size={a},{b}' for a, b in sizes)}, or use "
+            + (f"--levels={fits} (the most {h}x{w} allows)." if fits else
+               "an image size with even sides."))
+
+
 class Glow(keras.Model):
     """Exact encoder/decoder and density model for images in [0, 1].
 
@@ -95,9 +114,10 @@ class Glow(keras.Model):
     """
 
     def __init__(self, config: GlowConfig = GlowConfig(), **kwargs):
-        super().__init__(**kwargs)
-        self.config = config.validate()
-        self.flow_layers = [preprocess.Logit()] + self._level(config.image_shape, 1)
+        with float32_policy():
+            super().__init__(**kwargs)
+            self.config = config.validate()
+            self.flow_layers = [preprocess.Logit()] + self._level(config.image_shape, 1)
 
     def _level(self, shape, level):
         cfg = self.config

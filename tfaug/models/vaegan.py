@@ -28,6 +28,7 @@ from tfaug import config as cfglib
 from tfaug import io
 from tfaug.checks import check_images
 from tfaug.errors import CheckpointError, ConfigError, DataError
+from tfaug.precision import float32_policy
 
 field = cfglib.field
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained",
@@ -101,12 +102,13 @@ class VAEGAN(keras.Model):
     LOSSES = ("kl", "pixel_mse", "feature", "gan_discriminator", "gan_generator")
 
     def __init__(self, config: VAEGANConfig = VAEGANConfig(), **kwargs):
-        super().__init__(**kwargs)
-        self.config = config.validate()
-        keras.utils.set_random_seed(config.seed)
-        self.encoder = _encoder(config)
-        self.decoder = _decoder(config)
-        self.discriminator = _discriminator(config)
+        with float32_policy():
+            super().__init__(**kwargs)
+            self.config = config.validate()
+            keras.utils.set_random_seed(config.seed)
+            self.encoder = _encoder(config)
+            self.decoder = _decoder(config)
+            self.discriminator = _discriminator(config)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.LOSSES}
         self.loss_weights_ = LossWeights()
 
@@ -211,7 +213,8 @@ class ClassSpecificVAEGAN(keras.Model):
     classes first (`for_classes`); the latent augmentations do that with the labels."""
 
     def __init__(self, config: VAEGANConfig, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
+        with float32_policy():
+            super().__init__(**kwargs)
         if num_classes < 1:
             raise ConfigError("num_classes must be >= 1.")
         self.config, self.num_classes = config.validate(), num_classes

@@ -1,10 +1,8 @@
-"""Training a classifier with an augmentation applied inside its compiled train step.
-
-AugmentedClassifier wraps a Keras classifier: its train_step augments the batch (the
-frozen flow and, for adversarial augmentations, the live classifier in inference mode,
-all in the same graph) and then runs Keras' own train step on the result. It trains
-under a tf.distribute strategy; Keras callbacks do resuming (BackupAndRestore),
-TensorBoard scalars and the clean-vs-perturbed image grids.
+"""Training a classifier with an augmentation applied inside its compiled train step,
+from a config: the data (a low-data subset, validation and test splits), the model
+wrapped in tfaug.AugmentedModel, SGD on a schedule, under a tf.distribute strategy;
+Keras callbacks do resuming (BackupAndRestore), TensorBoard scalars and the
+clean-vs-perturbed image grids; the report goes to report.json.
 """
 
 import dataclasses
@@ -23,6 +21,7 @@ from tfaug.augment import Examples, bind_classes, registry
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
+from tfaug.trainers.augmented import AugmentedModel
 from tfaug.trainers.backup import AtomicBackupAndRestore
 from tfaug.trainers.distribution import (STRATEGY_HELP, check_strategy, make_strategy,
                                          worker_dir)
@@ -129,58 +128,6 @@ MOVED_TO_SPEC = {"eps", "alpha", "attack_steps", "norm", "random_start", "away",
                  "pgd_eps", "pgd_alpha", "pgd_norm", "mixup_alpha", "cutout_size", "pad"}
 
 
-class AugmentedClassifier(keras.Model):
-    """A classifier whose training batches pass through `augmentation` first.
-
-    Training batches are (images, labels) or ({"images", "index", "latents"}, labels)
-    (example positions in the training set, cached latents of the clean images). The
-    augmentation (and the frozen latent model it holds) is not a tracked attribute:
-    its variables are neither trained nor saved with the classifier. Its per-example
-    state (`num_examples` rows) is: non-trainable weights of this model, so
-    checkpoints and tf.distribute handle it like any weight."""
-
-    def __init__(self, classifier: keras.Model, augmentation, seed: int = 0,
-                 num_examples: Optional[int] = None, **kwargs):
-        super().__init__(**kwargs)
-        self.classifier = classifier
-        object.__setattr__(self, "augmentation", augmentation)  # untracked
-        self.seed, self.num_examples = seed, num_examples
-        augmentation.build_state(num_examples, self._state_variable)
-
-    def _state_variable(self, name, shape):
-        if self.num_examples is None:
-            raise ConfigError(f"{self.augmentation!r} keeps state per training example: "
-                              "pass num_examples (the training set's size) to "
-                              "AugmentedClassifier.")
-        return self.add_weight(shape=shape, initializer="zeros", trainable=False,
-                               name=name, aggregation="only_first_replica")
-
-    def call(self, x, training=False):
-        if isinstance(x, dict):  # a training batch's features (Keras builds on one)
-            x = x["images"]
-        return self.classifier(x, training=training)
-
-    def step_seed(self):
-        """Stateless seed from (seed, replica, step): a resumed run draws the same."""
-        replica = tf.distribute.get_replica_context()
-        rid = replica.replica_id_in_sync_group if replica is not None else 0
-        return tf.cast(tf.stack([self.seed * 1009 + tf.cast(rid, tf.int64),
-                                 tf.cast(self.optimizer.iterations, tf.int64)]),
-                       tf.int32)
-
-    def augment(self, x, y):
-        examples = Examples()
-        if isinstance(x, dict):
-            examples = Examples(x.get("index"), x.get("latents"))
-            x = x["images"]
-        x, y = self.augmentation(x, y, self.classifier, training=True,
-                                 seed=self.step_seed(), examples=examples)
-        return tf.stop_gradient(x), tf.stop_gradient(y)
-
-    def train_step(self, batch):
-        return super().train_step(self.augment(*batch))
-
-
 def make_schedule(config: ClassifierTrainConfig, total_steps: int):
     if config.schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(config.lr, total_steps)
@@ -258,7 +205,7 @@ def _one_hot(ds, k):
 
 
 def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
-                       total_steps: int, num_examples: int) -> AugmentedClassifier:
+                       total_steps: int, num_examples: int) -> AugmentedModel:
     """The config's classifier wrapped with its augmentation (over the frozen
     `latent_models`; per-example state for `num_examples` training examples) and
     compiled with SGD on the config's schedule; call under the strategy's scope."""
@@ -268,7 +215,7 @@ def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
     classifier = models.with_precision(
         models.build(config.model, info.image_shape, info.num_classes,
                      width=config.model_width), config.precision)
-    model = AugmentedClassifier(classifier, aug, seed=config.seed,
+    model = AugmentedModel(classifier, aug, seed=config.seed,
                                 num_examples=num_examples)
     model.build((None, *info.image_shape))
     optimizer = sgd(make_schedule(config, total_steps), config.momentum,
