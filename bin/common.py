@@ -78,10 +78,11 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def define_config_flags(cls, preset_help: str) -> None:
-    """--hparams plus one flag per field of config dataclass `cls` (no default: a
-    given flag overrides the preset)."""
-    flags.DEFINE_string("hparams", None, preset_help)
+def define_config_flags(cls, preset_help: str = None) -> None:
+    """--hparams (when `preset_help` is given) plus one flag per field of config
+    dataclass `cls` (no default: a given flag overrides the preset)."""
+    if preset_help:
+        flags.DEFINE_string("hparams", None, preset_help)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
@@ -98,9 +99,14 @@ def _show(value):
     return ",".join(map(str, value)) if isinstance(value, tuple) else value
 
 
+def flag_overrides(cls) -> dict:
+    """The fields of `cls` given on the command line."""
+    values = flags.FLAGS
+    return {f.name: values[f.name].value for f in dataclasses.fields(cls)
+            if values[f.name].present}
+
+
 def config_from_flags(cls):
     """The config: defaults <- --hparams preset <- flags given on the command line."""
-    values = flags.FLAGS
-    overrides = {f.name: values[f.name].value for f in dataclasses.fields(cls)
-                 if values[f.name].present}
-    return cfglib.load(cls, values.hparams, overrides)
+    preset = flags.FLAGS["hparams"].value if "hparams" in flags.FLAGS else None
+    return cfglib.load(cls, preset, flag_overrides(cls))

@@ -2,23 +2,17 @@
 
   python bin/data_summary.py                         # Fashion-MNIST, local files
   python bin/data_summary.py --labels_per_class=10 --val_per_class=100 --seed=1
+  python bin/data_summary.py --dataset=folder:my_images --split=test
 """
 
 from absl import flags
 
 import common
+from tfaug.config import DataSource
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("dataset", "fashion_mnist",
-                    "fashion_mnist, mnist, cifar10, cifar100 or svhn_cropped.")
+common.define_config_flags(DataSource)
 flags.DEFINE_string("split", "train", "Split to summarise: train or test.")
-flags.DEFINE_string("data_dir", None,
-                    "Directory of IDX files (.gz or raw) for MNIST-format datasets. "
-                    "Default for fashion_mnist: /usr/share/datasets/fashion-mnist.")
-flags.DEFINE_string("tfds_data_dir", None, "tensorflow-datasets data directory.")
-flags.DEFINE_string("manual_dir", None,
-                    "Directory holding archives tfds builds from offline "
-                    "(e.g. cifar-10-binary.tar.gz).")
 flags.DEFINE_integer("labels_per_class", None,
                      "Also summarise a low-data subset of this many labels per class.")
 flags.DEFINE_float("label_fraction", None,
@@ -32,13 +26,16 @@ def describe(title, data) -> str:
     import numpy as np
 
     pixels = data.images.reshape(-1, data.images.shape[-1]).astype(np.float64) / 255
-    counts = data.class_counts()
-    lines = [f"{title}: {len(data)} images of {data.info.image_shape}, "
-             f"{data.info.num_classes} classes",
+    classes = (f"{data.info.num_classes} classes" if data.info.labelled else
+               "unlabelled (no classes)")
+    lines = [f"{title}: {len(data)} images of {data.info.image_shape}, {classes}",
              f"  pixels in [0,1]: min {pixels.min():.3f} max {pixels.max():.3f} "
              f"mean {np.round(pixels.mean(0), 4).tolist()} "
-             f"std {np.round(pixels.std(0), 4).tolist()}",
-             f"  per class: min {counts.min()} max {counts.max()}"]
+             f"std {np.round(pixels.std(0), 4).tolist()}"]
+    if not data.info.labelled:
+        return "\n".join(lines)
+    counts = data.class_counts()
+    lines.append(f"  per class: min {counts.min()} max {counts.max()}")
     width = max(len(n) for n in data.info.class_names)
     lines += [f"    {c:3d} {name:<{width}} {n:6d}"
               for c, (name, n) in enumerate(zip(data.info.class_names, counts))]
@@ -49,9 +46,10 @@ def main(argv):
     del argv
     from tfaug import data
 
-    split = data.load(FLAGS.dataset, FLAGS.split, data_dir=FLAGS.data_dir,
-                      tfds_data_dir=FLAGS.tfds_data_dir, manual_dir=FLAGS.manual_dir)
-    print(f"{FLAGS.dataset}/{FLAGS.split} from {split.info.source}")
+    source = common.config_from_flags(DataSource)
+    split = source.load(FLAGS.split)
+    print(f"{source.dataset}/{FLAGS.split} from {split.info.source}"
+          + (f" ({split.info.note})" if split.info.note else ""))
     print(describe("all", split))
     if FLAGS.labels_per_class is not None or FLAGS.label_fraction is not None \
             or FLAGS.val_per_class:

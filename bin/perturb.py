@@ -6,15 +6,16 @@ reconstruction error on the test split and on-manifold measures for each eps.
   python bin/perturb.py --eps=0.5,1,2,4 --out=runs/perturb.png
   python bin/perturb.py --latent_models=flow,vaegan      # flow and VAE-GAN side by side
   python bin/perturb.py --classifier_weights=runs/classifier/classifier.weights.h5
+  python bin/perturb.py --dataset=folder:my_images --flow=my_flow
 """
 
 from absl import flags
 
 import common
+from tfaug.config import DataSource
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("dataset", "fashion_mnist", "Dataset whose test images to perturb.")
-flags.DEFINE_string("data_dir", None, "Directory of IDX files (MNIST-format sets).")
+common.define_config_flags(DataSource)  # the dataset whose test images to perturb
 flags.DEFINE_string("flow", None, "Exported flow directory (default: the shipped flow "
                                   "of the dataset).")
 flags.DEFINE_string("vaegan", None, "Exported VAE-GAN directory (default: the shipped "
@@ -38,6 +39,7 @@ flags.DEFINE_string("out", "runs/perturb.png", "Where to write the PNG grid.")
 
 
 def main(argv):
+    import numpy as np
     import tensorflow as tf
 
     from tfaug import augment, data, flows, models
@@ -55,12 +57,18 @@ def main(argv):
     if unknown or not FLAGS.latent_models:
         raise ConfigError(f"--latent_models takes flow and/or vaegan, got "
                           f"{FLAGS.latent_models}.")
-    flow = flows.load(FLAGS.flow) if FLAGS.flow else flows.pretrained(FLAGS.dataset)
+    source = common.config_from_flags(DataSource)
+    flow = flows.for_dataset(source.dataset, FLAGS.flow)
     latent = {"flow": flow}
     if "vaegan" in FLAGS.latent_models:
         latent["vaegan"] = vaegan.load(FLAGS.vaegan) if FLAGS.vaegan else \
-            vaegan.pretrained(FLAGS.dataset)
-    test = data.load(FLAGS.dataset, "test", data_dir=FLAGS.data_dir)
+            vaegan.pretrained(source.dataset)
+    test = source.load("test")
+    if FLAGS.classifier_weights:
+        test.require_labels("attacking a classifier")
+    classes = np.maximum(test.labels, 0)  # an unlabelled pool's -1: class 0
+    for name, model in latent.items():
+        augment.LatentRandom(model).check_image_shape(test.info.image_shape)
     n = max(FLAGS.num_images, FLAGS.measure_images)
     images = data.to_unit_float(test.images[:n])
     classifier = None
@@ -68,17 +76,17 @@ def main(argv):
         classifier = models.build(FLAGS.model, test.info.image_shape,
                                   test.info.num_classes, width=FLAGS.model_width)
         classifier.load_weights(FLAGS.classifier_weights)
-    labels = tf.one_hot(test.labels[:n], test.info.num_classes)
+    labels = tf.one_hot(classes[:n], max(test.info.num_classes, 1))
     rows, names = [images[:FLAGS.num_images]], ["test images"]
     recon_images = data.to_unit_float(test.images[:FLAGS.reconstruction_images])
     for name in FLAGS.latent_models:
         model = latent[name]
         error = reconstruction_error(model, recon_images,
-                                     test.labels[:FLAGS.reconstruction_images])
+                                     classes[:FLAGS.reconstruction_images])
         print(f"{name}: reconstruction error decode(encode(x)) - x on "
               f"{error['images']} test images: {error['mse_per_pixel']:.3g} MSE per "
               f"pixel, {error['l2_per_image']:.3g} L2 per image")
-        bound = bind_classes(model, test.labels[:FLAGS.num_images])
+        bound = bind_classes(model, classes[:FLAGS.num_images])
         rows.append(bound.decode(bound.encode(images[:FLAGS.num_images])))
         names.append(f"{name} reconstruction")
     print(f"{'perturbation':<32}{'image L2':>10}{'image Linf':>12}{'bpd clean':>11}"

@@ -1,7 +1,11 @@
 """Trains a Glow by maximum likelihood and writes checkpoints, TensorBoard logs and a
-JSON report to --out_dir. Re-running with the same --out_dir resumes.
+JSON report to --out_dir (with --export_dir, the flow that --flow=DIR and
+tfaug.flows.load read). Re-running with the same --out_dir resumes. Without --hparams,
+the preset is picked by the images' channels (fashion_mnist_glow for grayscale,
+cifar10_glow_cpu for colour), its levels lowered to what the image sides allow.
 
   python bin/train_flow.py --hparams=fashion_mnist_glow --out_dir=runs/flow
+  python bin/train_flow.py --dataset=folder:my_images --export_dir=my_flow
   python bin/train_flow.py --hparams=fashion_mnist_glow --train_steps=200 --width=32
 
 With TF_CONFIG naming several workers, run one process per worker (BUILD.md): they
@@ -30,19 +34,30 @@ def main(argv):
     from tfaug import config as cfglib
     from tfaug import io
     from tfaug.flows import export
-    from tfaug.trainers.flow import FlowTrainer
+    from tfaug.trainers.flow import FlowTrainer, config_for_images, estimated_minutes
 
     config = common.config_from_flags(FlowTrainConfig)
     train, test = config.load("train"), config.load("test")
-    print(f"{config.dataset}: {len(train)} train / {len(test)} test images from "
-          f"{train.info.source}; TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
+    shape = tuple(train.info.image_shape)
+    preset = FLAGS.hparams
+    if not preset:
+        config, preset = config_for_images(shape, {
+            **common.flag_overrides(FlowTrainConfig), "dataset": config.dataset})
+    print(f"{config.dataset}: {len(train)} train / {len(test)} test images of "
+          f"{'x'.join(map(str, shape))} from {train.info.source}"
+          + (f" ({train.info.note})" if train.info.note else "")
+          + f"; preset {preset}: {config.levels} levels x {config.steps_per_level} "
+          f"steps, width {config.width}, {config.train_steps} steps (about "
+          f"{estimated_minutes(config, shape):.0f} min on 2 CPU cores); TensorBoard: "
+          f"{os.path.join(FLAGS.out_dir, 'tensorboard')}")
     trainer = FlowTrainer(config, FLAGS.out_dir, train, test)
     started = time.time()
     results = trainer.fit()
     if not trainer.chief:
         print(f"worker done after {results['steps']} steps; the chief reports")
         return
-    report = {"config": cfglib.to_dict(config), "preset": FLAGS.hparams,
+    report = {"config": cfglib.to_dict(config), "preset": preset,
+              "data": {"train": train.info.describe(), "test": test.info.describe()},
               "seed": config.seed, "versions": io.versions(),
               "strategy": type(trainer.strategy).__name__,
               "replicas": trainer.strategy.num_replicas_in_sync,

@@ -54,14 +54,34 @@ def atomic_directory(directory: str):
         raise
 
 
-def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
-    """Creates `out_dir` and checks it is a writable directory (ConfigError naming the
-    problem otherwise). With `settings` (a run's config as a dict), a run already in
-    `out_dir` must have the same values except for the keys in `may_change`: a resume
-    continues the run it resumes, never another one. Returns out_dir."""
+def check_out_dir(out_dir: str) -> None:
+    """A ConfigError naming the problem when `out_dir` cannot be a writable directory,
+    found without creating it (a temporary file in its nearest existing ancestor is
+    made and removed), so a run that fails on its inputs leaves nothing behind."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError(f"out_dir {out_dir} is a file, not a directory: choose "
                           "another --out_dir.")
+    existing = os.path.abspath(out_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"out_dir {out_dir} lies under the file {existing}: choose "
+                          "another --out_dir.")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ConfigError(f"Cannot write to out_dir {out_dir} ({e.strerror}): make it "
+                          "writable, free space, or choose another --out_dir.") from None
+
+
+def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
+    """Creates `out_dir` and checks it is a writable directory (ConfigError naming the
+    problem otherwise; check_out_dir checks without creating). With `settings` (a
+    run's config as a dict), a run already in
+    `out_dir` must have the same values except for the keys in `may_change`: a resume
+    continues the run it resumes, never another one. Returns out_dir."""
+    check_out_dir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir):

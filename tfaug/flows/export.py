@@ -51,3 +51,15 @@ def load(directory: str) -> Glow:
 def pretrained(name: str = "fashion_mnist") -> Glow:
     """A Glow shipped with tfaug, ready to use: `pretrained("fashion_mnist")`."""
     return load(io.shipped(PRETRAINED_DIR, name, "glow.json", "flow"))
+
+
+def for_dataset(dataset: str, directory: str = None) -> Glow:
+    """The flow exported to `directory`, else the one shipped for `dataset`."""
+    if directory:
+        return load(directory)
+    try:
+        return pretrained(dataset)
+    except CheckpointError:
+        raise CheckpointError(f"No flow ships for {dataset}: train one with "
+                              f"bin/train_flow.py --dataset={dataset} --export_dir=DIR "
+                              "and pass --flow=DIR.") from None

@@ -67,6 +67,35 @@ class GlowConfig:
             shapes.append((h, w, c))
         return shapes
 
+    def flops_per_image(self) -> int:
+        """Multiply-adds of one encode (or decode) of one image: the 1x1 convolutions,
+        the coupling networks and the split priors, which hold nearly all the work."""
+        h, w, c = self.image_shape
+        total = 0
+        for level in range(1, self.levels + 1):
+            h, w, c = h // 2, w // 2, 4 * c
+            half, out = c // 2, (c // 2 if self.coupling == "additive" else c)
+            step = c * c + 9 * half * self.width + self.width ** 2 + 9 * self.width * out
+            total += h * w * self.steps * step
+            if level < self.levels:
+                total += h * w * 9 * half * c  # the split prior's convolution
+                c //= 2
+        return total
+
+    def activations_per_image(self) -> Tuple[int, int]:
+        """(all, largest): floats of the intermediate tensors of one encode or decode
+        of one image, which training and attacks keep for the backward pass."""
+        h, w, c = self.image_shape
+        total = largest = h * w * c
+        for level in range(1, self.levels + 1):
+            h, w, c = h // 2, w // 2, 4 * c
+            out = c // 2 if self.coupling == "additive" else c
+            total += h * w * self.steps * (2 * c + 2 * self.width + out)
+            largest = max(largest, h * w * self.width)
+            if level < self.levels:
+                c //= 2
+        return total, largest
+
     def expected_variable_count(self) -> int:
         """Scalars in all variables (trainable or not), from the config alone."""
         h, w, c = self.image_shape

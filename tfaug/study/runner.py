@@ -34,9 +34,6 @@ from tfaug.trainers.grid import BudgetGrid
 from tfaug.tuning.methods import read_tuned
 
 field = cfglib.field
-# Flow presets (hparams/) for datasets that ship no flow, by image shape.
-FLOW_PRESETS = {(28, 28, 1): "fashion_mnist_glow", (32, 32, 3): "cifar10_glow_cpu"}
-MEASURED_FLOW_IMAGES_PER_SECOND = 1000  # benchmarks/flow_throughput.py, 2 CPU cores
 BEST_LATENT = "best_latent"
 
 
@@ -72,7 +69,8 @@ class StudyConfig(BudgetGrid):
                                          "seconds) as best_latent took, per budget.")
     flow_preset: Optional[str] = field(None, "Flow preset (hparams/) trained first when "
                                              "the dataset ships no flow and --flow is "
-                                             "not given (default: by image shape).")
+                                             "not given (default: by the images' "
+                                             "channels, as bin/train_flow.py picks).")
     notes: str = field("", "Free text for the report, e.g. how settings were chosen.")
 
     def validate(self):
@@ -256,23 +254,17 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
     (when neither exists) one trained now into out_dir/flow."""
     if config.flow or not _flow_needed(config):
         return config
-    from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer
+    from tfaug.trainers.flow import FlowTrainer, config_for_images, estimated_minutes
     shape = tuple(full.info.image_shape)
-    preset = config.flow_preset or FLOW_PRESETS.get(shape)
-    if preset is None:
-        raise ConfigError(f"No flow ships for {config.dataset} and no flow preset fits "
-                          f"{shape} images: train one with bin/train_flow.py "
-                          "--export_dir=DIR and pass --flow=DIR (or --flow_preset).")
-    flow_config = cfglib.load(FlowTrainConfig, preset, {
-        "dataset": config.dataset, "data_dir": config.data_dir,
-        "tfds_data_dir": config.tfds_data_dir, "manual_dir": config.manual_dir})
+    flow_config, preset = config_for_images(
+        shape, {"dataset": config.dataset, **config.source_options()},
+        config.flow_preset)
     export_dir = os.path.join(out_dir, "flow", "export")
     if not os.path.isdir(export_dir):
-        minutes = flow_config.train_steps * flow_config.batch_size / (
-            60 * MEASURED_FLOW_IMAGES_PER_SECOND)
         log(f"No flow ships for {config.dataset}: training one first with preset "
-            f"{preset} ({flow_config.train_steps} steps, about {minutes:.0f} min on 2 "
-            f"CPU cores; resumable) in {os.path.join(out_dir, 'flow')}.")
+            f"{preset} ({flow_config.train_steps} steps, about "
+            f"{estimated_minutes(flow_config, shape):.0f} min on 2 CPU cores; "
+            f"resumable) in {os.path.join(out_dir, 'flow')}.")
         trainer = FlowTrainer(flow_config, os.path.join(out_dir, "flow"), full, test)
         report = trainer.fit(log=log)
         flows.save(trainer.glow, export_dir, report)

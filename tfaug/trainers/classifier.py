@@ -23,6 +23,7 @@ from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
 from tfaug.trainers.augmented import AugmentedModel
 from tfaug.trainers.backup import AtomicBackupAndRestore
+from tfaug.trainers.memory import check_batch_fits, keras_activations
 from tfaug.trainers.distribution import (STRATEGY_HELP, check_strategy, make_strategy,
                                          worker_dir)
 
@@ -233,6 +234,17 @@ def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
     return model
 
 
+def step_activations(config: ClassifierTrainConfig, model: AugmentedModel,
+                     latent_models: dict) -> dict:
+    """What one training step keeps per example: {name: (all, largest) floats}."""
+    parts = {config.model: keras_activations(model.classifier)}
+    for kind, latent in latent_models.items():
+        per_image = getattr(getattr(latent, "config", None), "activations_per_image", None)
+        if per_image is not None:
+            parts[f"the {kind}"] = per_image()
+    return parts
+
+
 def steps_per_epoch(config: ClassifierTrainConfig, train_size: int) -> int:
     return config.steps_per_epoch or max(-(-train_size // config.batch_size), 1)
 
@@ -324,15 +336,11 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state and per-example augmentation state)."""
     started = time.time()
-    io.prepare_out_dir(out_dir)
+    io.check_out_dir(out_dir)
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)  # fails before the data loads
     splits = splits or load_splits(config)
-    # Recorded once the inputs are known good: a failed start leaves no settings.
-    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
-                       may_change=("image_every", "data_dir", "strategy", "jit"))
-    out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     info = splits.train.info
     k = info.num_classes
     if not len(splits.train):
@@ -343,6 +351,11 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     with strategy.scope():
         model = compile_classifier(config, latent_models, info, steps * config.epochs,
                                    len(splits.train))
+    check_batch_fits(config.batch_size, step_activations(config, model, latent_models))
+    # Recorded once the inputs are known good: a failed start leaves nothing behind.
+    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
+                       may_change=("image_every", "data_dir", "strategy", "jit"))
+    out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     classifier, aug = model.classifier, model.augmentation
     # Restored before the data are built: the optimizer's step count is the position
     # in the batch stream, so a resumed run sees the batches it would have seen.
@@ -388,6 +401,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "replicas": strategy.num_replicas_in_sync,
         "sizes": {"train": len(splits.train), "val": len(splits.val),
                   "test": len(splits.test)},
+        "data": {"train": splits.train.info.describe(),
+                 "test": splits.test.info.describe()},
         "val_accuracy": val_metrics.get("accuracy"),
         "test_accuracy": test_metrics["accuracy"], "test_loss": test_metrics["loss"],
         "history": {k2: [float(v) for v in vals] for k2, vals in history.history.items()},

@@ -26,12 +26,13 @@ from tfaug import config as cfglib
 from tfaug import data as datalib
 from tfaug import io
 from tfaug.errors import TfaugError
-from tfaug.flows.glow import Glow, GlowConfig
+from tfaug.flows.glow import Glow, GlowConfig, max_levels
 from tfaug.flows.preprocess import dequantize
 from tfaug.flows.schedule import LinearWarmup
 from tfaug.trainers.distribution import (STRATEGY_HELP, check_strategy, is_chief,
                                          make_strategy, worker_dir)
 from tfaug.summaries import image_grid, read_scalars
+from tfaug.trainers.memory import check_batch_fits
 
 field = cfglib.field
 
@@ -85,6 +86,40 @@ class FlowTrainConfig(cfglib.DataSource):
                           self.width, self.coupling, self.conv, self.seed).validate()
 
 
+# Presets (hparams/) for a flow of one's own, by channels: the Fashion-MNIST Glow for
+# grayscale images, the CPU-sized CIFAR-10 Glow for colour.
+PRESETS_BY_CHANNELS = {1: "fashion_mnist_glow", 3: "cifar10_glow_cpu"}
+# The fashion_mnist_glow preset's training step measured on 2 CPU cores
+# (benchmarks/flow_throughput.py, BUILD.md); other flows are timed by their FLOPs.
+MEASURED_IMAGES_PER_SECOND = 1000
+MEASURED_GLOW = GlowConfig((28, 28, 1), levels=2, steps=8, width=64)
+
+
+def config_for_images(image_shape, overrides: dict, preset: Optional[str] = None
+                      ) -> Tuple[FlowTrainConfig, str]:
+    """(config, preset name) of a flow for images of `image_shape`: `preset` (a name
+    in hparams/ or a file) or else the one for their channels, then `overrides`. A
+    preset picked here has its levels lowered to the most the image sides allow."""
+    chosen = preset or PRESETS_BY_CHANNELS.get(image_shape[-1])
+    if chosen is None:
+        raise cfglib.ConfigError(f"No flow preset for {image_shape[-1]}-channel images: "
+                                 "pass --hparams (a preset or JSON file) or --channels.")
+    config = cfglib.load(FlowTrainConfig, chosen, overrides)
+    fits = max_levels(*image_shape[:2])
+    if preset is None and "levels" not in overrides and 0 < fits < config.levels:
+        config = cfglib.load(FlowTrainConfig, chosen, {**overrides, "levels": fits})
+    config.glow_config(image_shape)  # a clear error if the levels do not fit
+    return config, chosen
+
+
+def estimated_minutes(config: FlowTrainConfig, image_shape) -> float:
+    """Training time on 2 CPU cores: the measured preset's rate scaled by FLOPs."""
+    flops = config.glow_config(image_shape).flops_per_image()
+    seconds_per_image = flops / (MEASURED_GLOW.flops_per_image()
+                                 * MEASURED_IMAGES_PER_SECOND)
+    return config.train_steps * config.batch_size * seconds_per_image / 60
+
+
 def make_optimizer(config: FlowTrainConfig) -> keras.optimizers.Optimizer:
     cls = {"adam": keras.optimizers.Adam, "adamax": keras.optimizers.Adamax}
     return cls[config.optimizer](learning_rate=LinearWarmup(config.lr,
@@ -103,6 +138,9 @@ class FlowTrainer:
 
     def __init__(self, config: FlowTrainConfig, out_dir: str, train, test,
                  progress: bool = True, strategy: tf.distribute.Strategy = None):
+        glow_config = config.glow_config(train.info.image_shape)  # fails before writing
+        check_batch_fits(config.batch_size,
+                         {"the flow": glow_config.activations_per_image()})
         io.prepare_out_dir(out_dir, cfglib.to_dict(config), may_change=RESUMABLE_CHANGES)
         self.strategy = strategy or make_strategy(config.strategy)
         self.chief = is_chief(self.strategy)
@@ -114,7 +152,7 @@ class FlowTrainer:
         self.config, self.out_dir, self.train, self.test = config, out_dir, train, test
         self.progress = progress and self.chief
         with self.strategy.scope():
-            self.glow = Glow(config.glow_config(train.info.image_shape))
+            self.glow = Glow(glow_config)
             self.optimizer = make_optimizer(config)
             self.optimizer.build(self.glow.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, name="step")
