@@ -1,8 +1,10 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
 attack, plain and amortised) and the same Glow (FlowTrainer) on one CPU device and
 under MirroredStrategy over two logical CPU devices, on the same data, and checks that
-the weights and the amortised attack's per-example state agree. A separate process,
-because logical devices must be configured before TensorFlow initialises."""
+the weights and the amortised attack's per-example state agree; then trains under the
+two replicas what several GPUs get by default with mixed precision (no XLA). A
+separate process, because logical devices must be configured before TensorFlow
+initialises."""
 
 import os
 import sys
@@ -85,3 +87,28 @@ print(f"flow: max weight difference {diff:.2e}, final bits/dim "
       f"{two_report['final_test_bits_per_dim']:.5f}")
 assert diff < 1e-4, diff
 assert max(float(np.abs(a).max()) for a in one) > 0  # trained
+
+
+# Several GPUs' defaults with a mixed policy: MirroredStrategy, no XLA.
+from tfaug import config as cfglib, flows  # noqa: E402
+from tfaug.trainers.classifier import (ClassifierTrainConfig, Splits,  # noqa: E402
+                                       train_classifier)
+
+with tempfile.TemporaryDirectory() as out_dir:
+    with two_strategy.scope():
+        assert not cfglib.use_xla(None)
+    glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
+    glow.initialize(toy_split(32).images[:32] / np.float32(255))
+    flows.save(glow, os.path.join(out_dir, "flow"))
+    for precision in ("mixed_float16", "mixed_bfloat16"):
+        config = cfglib.from_dict(ClassifierTrainConfig, dict(
+            dataset="mnist", flow=os.path.join(out_dir, "flow"), model_width=0.25,
+            epochs=2, steps_per_epoch=2, batch_size=8, precision=precision,
+            augmentation="standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,steps=2)"))
+        report = train_classifier(
+            config, os.path.join(out_dir, precision),
+            Splits(toy_split(32), toy_split(8, seed=1, split="val"),
+                   toy_split(8, seed=2, split="test")), strategy=two_strategy, verbose=0)
+        assert report["replicas"] == 2 and report["optimizer_steps"] == 4, report
+        assert np.isfinite(report["history"]["loss"]).all(), report["history"]
+        print(f"{precision} on two replicas: losses {report['history']['loss']}")

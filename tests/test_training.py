@@ -211,3 +211,22 @@ def test_mixed_precision_classifier_keeps_the_flow_and_logits_float32(tmp_path, 
     # Same run in float32: the losses agree to low-precision rounding.
     np.testing.assert_allclose(report["history"]["loss"], reference["history"]["loss"],
                                rtol=0.05)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_xla_with_mixed_precision_on_one_device_trains(tmp_path, flow_dir, precision):
+    """What a single GPU gets by default (XLA on), as far as a CPU runs it."""
+    config = _config(flow_dir, precision=precision, jit=True)
+    report = train_classifier(config, str(tmp_path), _splits(), verbose=0)
+    assert report["optimizer_steps"] == 8 and np.isfinite(report["history"]["loss"]).all()
+
+
+def test_xla_is_on_by_default_only_on_one_replica_with_a_gpu(monkeypatch):
+    import tensorflow as tf
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: ["gpu"] if kind == "GPU" else ["cpu"])
+    assert cfglib.use_xla(None, replicas=1)
+    assert not cfglib.use_xla(None, replicas=2)  # XLA across replicas: untested
+    assert not cfglib.use_xla(False, replicas=1) and cfglib.use_xla(True, replicas=2)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert not cfglib.use_xla(None, replicas=1)

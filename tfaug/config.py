@@ -120,16 +120,22 @@ def narrow(cls: Type[T], config, **updates) -> T:
     return cls(**values).validate()
 
 
-JIT_HELP = ("XLA-compile the training step (default: only when a GPU is visible; on CPU "
-            "the oneDNN kernels without XLA measured 1.3-2x faster).")
+JIT_HELP = ("XLA-compile the training step (default: only when a GPU is visible and "
+            "the strategy has one replica; on CPU the oneDNN kernels without XLA "
+            "measured 1.3-2x faster, and XLA over several replicas is untested).")
 
 
-def use_xla(jit: typing.Optional[bool]) -> bool:
-    """A config's `jit` resolved: None means XLA exactly when a GPU is visible."""
+def use_xla(jit: typing.Optional[bool], replicas: typing.Optional[int] = None) -> bool:
+    """A config's `jit` resolved: None means XLA exactly when a GPU is visible and the
+    training runs on one replica (`replicas`; default: the current strategy's), the
+    combinations the tests cover (XLA with mixed precision on one device; several
+    replicas without XLA)."""
     if jit is not None:
         return bool(jit)
     import tensorflow as tf
-    return bool(tf.config.list_physical_devices("GPU"))
+    if replicas is None:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return bool(tf.config.list_physical_devices("GPU")) and replicas == 1
 
 
 def to_dict(config) -> Dict[str, Any]:

@@ -166,7 +166,7 @@ class FlowTrainer:
             max_to_keep=3 if self.chief else 1)
         self.writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard")) \
             if self.chief else tf.summary.create_noop_writer()
-        xla = cfglib.use_xla(config.jit)
+        xla = cfglib.use_xla(config.jit, replicas)
         self._train_step = tf.function(self._distributed_step, jit_compile=xla)
         self._bpd = tf.function(
             lambda x, seed: self.glow.bits_per_dim(x, seed, validate=False),
@@ -261,7 +261,8 @@ class FlowTrainer:
 
     def _write_images(self, step):
         cfg, glow = self.config, self.glow
-        originals = next(iter(datalib.eval_pipeline(self.test.take(np.arange(16)), 16)))[0]
+        shown = self.test.take(np.arange(min(16, len(self.test))))
+        originals = next(iter(datalib.eval_pipeline(shown, 16)))[0]
         recon = glow.decode(glow.encode(originals))
         with self.writer.as_default(step=step):
             tf.summary.image("reconstruction (top: test images, bottom: decode(encode))",

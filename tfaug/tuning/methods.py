@@ -28,9 +28,10 @@ from tfaug.tuning.search import TUNERS, TuningConfig, tune
 
 field = cfglib.field
 # Settings a study must share with the tuning whose values it uses.
-SHARED_TRAINING = ("dataset", "model", "model_width", "batch_size", "epochs",
-                   "momentum", "nesterov", "weight_decay", "weight_decay_mode",
-                   "schedule", "val_per_class", "latent_cache")
+SHARED_TRAINING = ("dataset", "image_size", "channels", "test_fraction", "split_seed",
+                   "model", "model_width", "batch_size", "epochs", "momentum",
+                   "nesterov", "weight_decay", "weight_decay_mode", "schedule",
+                   "val_per_class", "latent_cache")
 
 
 @dataclasses.dataclass(frozen=True)
