@@ -5,6 +5,11 @@ import tensorflow as tf
 from tfaug.errors import DataError
 
 
+IMAGES_RANGE = ("images must be in [0, 1] (uint8 pixels are scaled; divide float "
+                "pixels by 255)")
+IMAGES_FINITE = "images contain NaN or inf"
+
+
 def as_unit_float(x, what="images"):
     """float32 images: uint8 pixels are scaled by 1/255; other integer types are
     refused (their scale is unknown); floats are cast."""

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfaug.checks import as_unit_float
+from tfaug.checks import IMAGES_RANGE, as_unit_float
 from tfaug.errors import ConfigError
 
 
@@ -14,7 +14,9 @@ class AugmentationLayer(keras.layers.Layer):
     Standard, Cutout); for the others use tfaug.AugmentedModel. The latent model is
     frozen and not part of the layer's weights; a model holding this layer needs
     tfaug to be loaded again, so save the classifier without it. uint8 pixels are
-    scaled to [0, 1] in training and inference alike."""
+    scaled to [0, 1] in training and inference alike (declare them with
+    keras.Input(shape, dtype="uint8"): a float Input casts them to 0-255 floats,
+    which are refused)."""
 
     def __init__(self, augmentation, seed: int = 0, **kwargs):
         kwargs.setdefault("dtype", "float32")  # also under a mixed-precision policy
@@ -29,6 +31,8 @@ class AugmentationLayer(keras.layers.Layer):
 
     def call(self, images, training=False):
         images = as_unit_float(images)  # uint8 pixels scaled alike in inference
+        tf.debugging.assert_less_equal(tf.reduce_max(images), 1.0, IMAGES_RANGE)
+        tf.debugging.assert_greater_equal(tf.reduce_min(images), 0.0, IMAGES_RANGE)
         if not training:
             return images
         seed = tf.cast(self.seed_generator.next()[:2], tf.int32)

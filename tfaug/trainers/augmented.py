@@ -28,8 +28,7 @@ from tfaug.config import use_xla
 from tfaug.augment import Augmentation, Examples, registry
 from tfaug.errors import ConfigError, DataError
 
-_IMAGES_RANGE = "images must be in [0, 1] (uint8 pixels are scaled; divide float pixels by 255)"
-_IMAGES_FINITE = "images contain NaN or inf"
+_IMAGES_RANGE, _IMAGES_FINITE = checks.IMAGES_RANGE, checks.IMAGES_FINITE
 
 
 class AugmentedModel(keras.Model):
