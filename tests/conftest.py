@@ -91,11 +91,12 @@ def free_ports(n: int) -> list:
 
 
 def write_png(path, image) -> str:
-    """Writes a uint8 (H, W, C) array as a PNG file."""
+    """Writes a uint8 (or uint16: a 16-bit PNG) (H, W, C) array as a PNG file."""
     import tensorflow as tf
     os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    dtype = np.uint16 if np.asarray(image).dtype == np.uint16 else np.uint8
     with open(path, "wb") as f:
-        f.write(tf.io.encode_png(np.asarray(image, np.uint8)).numpy())
+        f.write(tf.io.encode_png(np.asarray(image, dtype)).numpy())
     return str(path)
 
 
@@ -114,3 +115,33 @@ def make_image_folder(root, classes=("cat", "dog", "fox"), per_class=6,
                 image = np.clip(rng.normal(base, 20, (*size, channels)), 0, 255)
                 write_png(os.path.join(str(root), part, name, f"{i:03d}.png"), image)
     return str(root)
+
+
+def prepare_mock_tfds(root, name="kmnist", splits=(("train", 12), ("test", 6))) -> str:
+    """tfds metadata for dataset `name` in `root` (its splits as given), so
+    tfds.testing.mock_data(policy=USE_FILES, data_dir=root) serves random examples
+    of its features: a tfds dataset that is not one of tfaug's built-in names."""
+    import tensorflow_datasets as tfds
+    builder = tfds.builder(name, data_dir=str(root))
+    builder.info.set_splits(tfds.core.SplitDict([
+        tfds.core.SplitInfo(name=s, shard_lengths=[n], num_bytes=0,
+                            filename_template=None) for s, n in splits]))
+    os.makedirs(builder.data_dir, exist_ok=True)
+    builder.info.write_to_directory(builder.data_dir)
+    return str(root)
+
+
+def run_script_with_mock_tfds(tfds_dir, name, *args, num_examples=80, timeout=600):
+    """bin/<name> with `args`, in a fresh Python whose tensorflow-datasets serves mock
+    examples from the metadata in `tfds_dir` (prepare_mock_tfds)."""
+    runner = ("import runpy, sys, tensorflow_datasets as tfds\n"
+              "script, data_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+              "sys.argv = [script] + sys.argv[4:]\n"
+              "with tfds.testing.mock_data(num_examples=n, data_dir=data_dir,\n"
+              "        policy=tfds.testing.MockPolicy.USE_FILES):\n"
+              "    runpy.run_path(script, run_name='__main__')\n")
+    script = os.path.join(ROOT, "bin", name)
+    return subprocess.run([sys.executable, "-c", runner, script, str(tfds_dir),
+                           str(num_examples), *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": os.pathsep
+                                                .join([os.path.join(ROOT, "bin"), ROOT])})

@@ -51,7 +51,8 @@ def coerce(name: str, kind, value):
     if origin is typing.Union:  # Optional[X]
         if value is None:
             return None
-        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        return coerce(name, next(a for a in typing.get_args(kind)
+                                 if a is not type(None)), value)
     try:
         if kind is bool:
             if isinstance(value, str):
