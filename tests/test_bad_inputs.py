@@ -159,8 +159,15 @@ def test_unknown_dataset():
     ({"lr": -0.1}, "lr must be > 0"),
     ({"augmentation": "latent_random(eps=-1)"}, "eps must be >= 0"),
     ({"augmentation": "lat_random"}, "Unknown augmentation 'lat_random'"),
+    ({"lr": float("nan")}, "lr must be a finite number, got nan"),
+    ({"augmentation": "latent_adversarial(eps=inf)"},
+     "latent_adversarial.eps must be a finite number, got inf"),
+    ({"image_size": "32"}, "image_size must be two integers H,W"),
+    ({"test_fraction": 1.0}, "test_fraction must be in \\(0, 1\\)"),
+    ({"dataset": "csv:x"}, "write one of .*folder:PATH"),
 ], ids=["unknown key", "type", "batch 0", "no labels", "fraction", "lr", "eps",
-        "augmentation"])
+        "augmentation", "lr nan", "eps inf", "image_size", "test_fraction",
+        "dataset form"])
 def test_bad_classifier_settings(values, message):
     with pytest.raises(ConfigError, match=message):
         cfglib.from_dict(ClassifierTrainConfig, values)
@@ -282,9 +289,13 @@ def test_corrupt_classifier_backup(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--labels_per_class=0"], "labels_per_class must be >= 1"),
     (["--out_dir={tmp}/file"], "is a file, not a directory"),
-])
+    (["--hparams={tmp}/nan.json"], "lr must be a finite number, got nan"),
+    (["--augmentation=latent_adversarial(eps=inf)"], "eps must be a finite number"),
+    (["--labels_per_class=2", "--batch_size=100000"], "batch_size 100000 is too large"),
+], ids=["labels 0", "out_dir file", "lr NaN preset", "eps inf", "huge batch"])
 def test_entry_point_answers_in_one_line(tmp_path, args, message):
     (tmp_path / "file").write_text("")
+    (tmp_path / "nan.json").write_text('{"dataset": "fashion_mnist", "lr": NaN}')
     result = run_script("train_classifier.py", "--hparams=fashion_mnist_small_cnn",
                         f"--out_dir={tmp_path}/run",
                         *[a.format(tmp=tmp_path) for a in args])
@@ -292,3 +303,4 @@ def test_entry_point_answers_in_one_line(tmp_path, args, message):
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "cuInit" not in result.stderr and "oneDNN" not in result.stderr
+    assert not os.path.exists(tmp_path / "run")  # nothing written

@@ -183,8 +183,11 @@ class DataSource:
     def validate_source(self) -> None:
         """The dataset's name and options, checked without reading any data."""
         from tfaug import data
-        data.parse(self.dataset)
-        data.SourceOptions(**self.source_options())
+        try:
+            data.parse(self.dataset)
+            data.SourceOptions(**self.source_options())
+        except data.DataError as e:  # a setting, not the data, is wrong
+            raise ConfigError(str(e)) from None
 
     def load(self, split: str):
         """Split `split` of the dataset, as tfaug.data.LabeledImages."""

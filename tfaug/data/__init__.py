@@ -2,6 +2,7 @@
 subsets, tf.data pipelines."""
 
 from tfaug.data.catalog import DATASETS, DatasetSpec, spec
+from tfaug.errors import DataError
 from tfaug.data.idx import parse_idx, read_idx
 from tfaug.data.labeled import DatasetInfo, LabeledImages
 from tfaug.data.options import SourceOptions
@@ -10,7 +11,7 @@ from tfaug.data.sources import load, parse
 from tfaug.data.subsets import held_out_split, low_data_split, split_indices
 
 __all__ = [
-    "DATASETS", "DatasetInfo", "DatasetSpec", "LabeledImages", "SourceOptions",
+    "DATASETS", "DataError", "DatasetInfo", "DatasetSpec", "LabeledImages", "SourceOptions",
     "eval_pipeline", "held_out_split", "load", "low_data_split", "parse", "parse_idx",
     "read_idx", "spec", "split_indices", "to_unit_float", "train_pipeline",
 ]
