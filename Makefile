@@ -1,5 +1,6 @@
 # tfaug: `make run` sets up and runs the main job; `make test` sets up and runs the tests.
-# Both are idempotent: the virtual environment is rebuilt only when setup.py changes.
+# Both are idempotent: the virtual environment is rebuilt only when setup.py or
+# constraints.txt (the exact tested versions it installs) changes.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -19,11 +20,11 @@ test: setup data
 
 setup: $(STAMP)
 
-$(STAMP): setup.py
+$(STAMP): setup.py constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "tfaug needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 # The real Fashion-MNIST, from Debian's dataset-fashion-mnist package (no download at

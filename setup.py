@@ -4,21 +4,23 @@ from setuptools import find_packages, setup
 
 # One TensorFlow build only: plain `tensorflow` runs on CPU and, through the `gpu`
 # extra, on CUDA GPUs. Never add `tensorflow-cpu`: tf-keras (needed by TFP) depends on
-# `tensorflow`, and the two wheels overwrite each other's files. BUILD.md explains pins.
+# `tensorflow`, and the two wheels overwrite each other's files. Each range runs from
+# the lowest version tested (constraints-min.txt) to below the next untested release;
+# constraints.txt is the exact set `make` installs. BUILD.md explains both.
 STACK = [
-    "tensorflow==2.21.0",
-    "tensorflow-probability==0.25.0",
-    "tf-keras==2.21.0",
-    "keras==3.15.1",
-    "tensorflow-datasets==4.9.10",
-    "importlib_resources>=6.0",
-    "keras-tuner==1.4.8",
-    "scipy==1.17.1",  # with scikit-learn: keras-tuner's BayesianOptimization
-    "scikit-learn==1.9.1",
-    "tensorboard==2.21.0",
-    "absl-py>=2.1",
-    "numpy>=1.26,<3",
-    "matplotlib==3.10.8",
+    "tensorflow>=2.19,<2.22",
+    "tensorflow-probability>=0.25,<0.26",
+    "tf-keras>=2.19,<2.22",
+    "keras>=3.10,<3.16",
+    "tensorflow-datasets>=4.9.8,<4.10",
+    "importlib_resources>=6.0,<8",
+    "keras-tuner>=1.4.7,<1.5",
+    "scipy>=1.15,<1.18",  # with scikit-learn: keras-tuner's BayesianOptimization
+    "scikit-learn>=1.6,<1.10",
+    "tensorboard>=2.19,<2.22",
+    "absl-py>=2.1,<3",
+    "numpy>=2.1,<3",
+    "matplotlib>=3.9,<3.11",
 ]
 
 setup(
@@ -33,7 +35,7 @@ setup(
     package_data={"tfaug": ["pretrained/*/*", "pretrained/*/*/*"]},
     install_requires=STACK,
     extras_require={
-        "gpu": ["tensorflow[and-cuda]==2.21.0"],
+        "gpu": ["tensorflow[and-cuda]>=2.19,<2.22"],
         "test": ["pytest>=8", "pytest-xdist>=3.5"],
     },
 )

@@ -3,7 +3,8 @@
 Configurations from the Glow issue:
   (a) 32x32x3, L=3, K=4, width 64, training batch 64
   (b) 28x28x1, L=2, K=8, width 64, training batch 64
-encode/decode at batch 256. Each figure is the median of --repeats timed runs of
+  (paper) the paper's CIFAR-10 Glow: 32x32x3, L=3, K=32, width 512, tanh coupling
+encode/decode at batch --eval_batch (256). Each figure is the median of --repeats timed runs of
 --iters calls after a warm-up (compilation excluded); --out writes them as JSON for
 benchmarks/compare.py. Run with the machine otherwise idle:
   .venv/bin/python benchmarks/flow_throughput.py [--jit] [--configs=b]
@@ -28,11 +29,13 @@ from tfaug.flows.preprocess import dequantize  # noqa: E402
 CONFIGS = {
     "a": GlowConfig((32, 32, 3), levels=3, steps=4, width=64),
     "b": GlowConfig((28, 28, 1), levels=2, steps=8, width=64),
+    "paper": GlowConfig((32, 32, 3), levels=3, steps=32, width=512, coupling="tanh"),
 }
 flags.DEFINE_list("configs", ["a", "b"], "Which configurations to measure.")
 flags.DEFINE_bool("jit", False, "XLA-compile (jit_compile=True) the measured functions "
                                "(slower on CPU).")
 flags.DEFINE_integer("iters", 10, "Calls per timed run.")
+flags.DEFINE_integer("eval_batch", 256, "Batch of the encode and decode timings.")
 flags.DEFINE_integer("repeats", 5, "Timed runs; the median is reported.")
 flags.DEFINE_string("out", None, "Write the figures as JSON here.")
 FLAGS = flags.FLAGS
@@ -47,7 +50,8 @@ def measure(name, config):
     glow = Glow(config)
     rng = np.random.default_rng(0)
     x64 = tf.constant(rng.uniform(size=(64, *config.image_shape)).astype(np.float32))
-    x256 = tf.constant(rng.uniform(size=(256, *config.image_shape)).astype(np.float32))
+    x256 = tf.constant(rng.uniform(size=(FLAGS.eval_batch, *config.image_shape)
+                                   ).astype(np.float32))
     glow.initialize(x64)
     optimizer = keras.optimizers.Adam(1e-4)
     optimizer.build(glow.trainable_variables)
@@ -65,14 +69,17 @@ def measure(name, config):
     results = {
         "train step (batch 64)": throughput(compile_(train_step),
                                             (x64, tf.constant([0, 1])), 64),
-        "encode (batch 256)": throughput(
-            compile_(lambda x: glow.encode(x, validate=False)), (x256,), 256),
-        "decode (batch 256)": throughput(compile_(glow.decode), (z256,), 256),
+        f"encode (batch {FLAGS.eval_batch})": throughput(
+            compile_(lambda x: glow.encode(x, validate=False)), (x256,),
+            FLAGS.eval_batch),
+        f"decode (batch {FLAGS.eval_batch})": throughput(compile_(glow.decode), (z256,),
+                                                         FLAGS.eval_batch),
     }
     print(f"({name}) {config.image_shape} L={config.levels} K={config.steps} "
-          f"width={config.width} jit={FLAGS.jit}")
+          f"width={config.width} jit={FLAGS.jit}: {glow.num_parameters:,} parameters, "
+          f"{config.flops_per_image() / 1e6:,.0f} MFLOP (multiply-adds) per image")
     for what, rate in results.items():
-        print(f"    {what:<24} {rate:8.0f} img/s")
+        print(f"    {what:<24} {rate:8.{0 if rate >= 100 else 2}f} img/s")
     sys.stdout.flush()
     return results
 
@@ -83,6 +90,7 @@ def main(argv):
           f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     figures = {name: measure(name, CONFIGS[name]) for name in FLAGS.configs}
     if FLAGS.out:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
         with open(FLAGS.out, "w") as f:
             json.dump({"jit": FLAGS.jit, "configs": figures}, f, indent=1)
 

@@ -304,3 +304,22 @@ def test_entry_point_answers_in_one_line(tmp_path, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "cuInit" not in result.stderr and "oneDNN" not in result.stderr
     assert not os.path.exists(tmp_path / "run")  # nothing written
+
+
+def test_levels_that_do_not_divide_the_sides_name_sizes_that_fit():
+    with pytest.raises(ConfigError, match="A 3-level Glow .* 28x28 are not. Resize the "
+                                          "images with --image_size=24,24 or "
+                                          "--image_size=32,32, or use --levels=2"):
+        GlowConfig((28, 28, 1), levels=3).validate()
+    with pytest.raises(ConfigError, match="27x28 .* an image size with even sides"):
+        GlowConfig((27, 28, 1), levels=1).validate()
+
+
+def test_a_flow_preset_picked_by_channels_gets_the_levels_the_sides_allow():
+    from tfaug.trainers.flow import config_for_images
+    config, preset = config_for_images((28, 28, 3), {})
+    assert preset == "cifar10_glow_cpu" and config.levels == 2  # 3 in the preset
+    config, preset = config_for_images((28, 28, 1), {"width": 8})
+    assert preset == "fashion_mnist_glow" and config.levels == 2 and config.width == 8
+    with pytest.raises(ConfigError, match="--levels=2"):
+        config_for_images((28, 28, 3), {"levels": 3})  # asked for: not lowered

@@ -195,3 +195,17 @@ def test_missing_and_corrupt_files_and_unknown_forms(tmp_path):
         _load("csv:/tmp/x.csv")
     with pytest.raises(DataError, match="tfds:no_such_set is not a tensorflow-datasets"):
         _load("tfds:no_such_set", tfds_data_dir=str(tmp_path))
+
+
+def test_fifty_thousand_colour_images_load_and_train(tmp_path):
+    from tfaug import config as cfglib
+    from tfaug.trainers.classifier import ClassifierTrainConfig, train_classifier
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=rng.integers(0, 256, (50000, 32, 32, 3), np.uint8),
+             y=np.arange(50000) % 10)
+    config = cfglib.from_dict(ClassifierTrainConfig, dict(
+        dataset=f"npz:{tmp_path / 'big.npz'}", labels_per_class=4, val_per_class=2,
+        model_width=0.25, epochs=1, steps_per_epoch=2, batch_size=16, jit=False))
+    report = train_classifier(config, str(tmp_path / "run"), verbose=0)
+    assert report["sizes"] == {"train": 40, "val": 20, "test": 10000}
+    assert report["optimizer_steps"] == 2

@@ -14,6 +14,7 @@ from tfaug import config as cfglib
 from tfaug import io
 from tfaug.augment import registry
 from tfaug.augment.spec import named
+from tfaug.data.catalog import DATASETS
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import PLATEAU_THRESHOLD
 from tfaug.study.stats import Paired, mean_and_sd, paired
@@ -128,6 +129,16 @@ def _interval(d: Paired, baseline_mean: float) -> str:
             f"({100 * d.mean / baseline_mean:+.1f}%)")
 
 
+def _data_note(config) -> str:
+    """How a dataset of the user's own was split (built-in ones have their own)."""
+    if config.dataset in DATASETS:
+        return ""
+    fraction = 0.2 if config.test_fraction is None else config.test_fraction
+    return (f" Data: {config.dataset}, its own test split or, where it has none, "
+            f"{fraction:g} of each class held out (split_seed {config.split_seed or 0}); "
+            "each run's report.json records which.")
+
+
 def markdown_report(rows: List[dict], config) -> str:
     methods, budgets = _methods_and_budgets(rows, config)
     table = summarize(rows)
@@ -150,7 +161,8 @@ def markdown_report(rows: List[dict], config) -> str:
              + f", weight decay {config.weight_decay:g} {decay}. "
              + (f"Method values and learning rates: {config.tuned} (validation-split "
                 "tuning)." if config.tuned else "Method values: as written in the specs.")
-             + " All numbers are computed from results.csv."]
+             + " All numbers are computed from results.csv."
+             + _data_note(config)]
     lines += _accuracy_section(table, methods, budgets, head, rule)
     lines += _paired_section(rows, methods, budgets, "none", head, rule)
     baselines = {b: best_image_space(rows, b) for b in budgets}

@@ -166,9 +166,11 @@ def load_latent_models(config: ClassifierTrainConfig) -> dict:
     from --flow/--vaegan, else the ones shipped for the dataset."""
     from tfaug.models import vaegan
     loaders = {"flow": (config.flow, flows.load, flows.pretrained,
-                        "bin/train_flow.py --export_dir=DIR and pass --flow=DIR"),
+                        f"bin/train_flow.py --dataset={config.dataset} --export_dir=DIR "
+                        "and pass --flow=DIR"),
                "vaegan": (config.vaegan, vaegan.load, vaegan.pretrained,
-                          "bin/train_vaegan.py --export_dir=DIR and pass --vaegan=DIR")}
+                          f"bin/train_vaegan.py --dataset={config.dataset} "
+                          "--export_dir=DIR and pass --vaegan=DIR")}
     models = {}
     for kind in sorted(registry.latent_models_needed(config.augmentation)):
         path, load, shipped, how = loaders[kind]
