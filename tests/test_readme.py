@@ -38,7 +38,8 @@ def sections():
     """[(section title, [(language, code)])] of README.md's code blocks, in order."""
     text = open(README, encoding="utf-8").read()
     found, title = [], None
-    for match in re.finditer(r"^## (.+)$|^```(\w+)\n(.*?)^```$", text, re.M | re.S):
+    for match in re.finditer(r"^## ([^\n]+)$|^```(\w+)\n(.*?)^```$", text,
+                             re.M | re.S):
         if match.group(1):
             title = match.group(1)
             found.append((title, []))
