@@ -23,17 +23,11 @@ flags.DEFINE_string("out_dir", "runs/classifier", "Where TensorBoard logs, the b
 
 
 def main(argv):
-    from tfaug.trainers.classifier import load_splits, train_classifier
+    from tfaug.trainers.classifier import train_classifier
 
     config = common.config_from_flags(ClassifierTrainConfig)
-    splits = load_splits(config)
-    note = splits.test.info.note
-    print(f"{config.dataset}: training on {len(splits.train):,} labelled images, "
-          f"{len(splits.val):,} held out for validation (val_per_class="
-          f"{config.val_per_class}), {len(splits.test):,} test images"
-          + (f" ({note})" if note else "")
-          + f"; TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
-    report = train_classifier(config, FLAGS.out_dir, splits)
+    print(f"TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
+    report = train_classifier(config, FLAGS.out_dir, log=print)
     print(f"{config.augmentation}: validation accuracy {report['val_accuracy']:.4f}, "
           f"test accuracy {report['test_accuracy']:.4f} ({report['sizes']['train']} "
           f"labelled training images); report: "

@@ -174,7 +174,8 @@ def test_a_test_class_outside_the_training_classes(tmp_path):
      "x has shape \\(4, 6, 6, 5\\)"),
     (dict(x=np.zeros((4, 6, 6), np.uint8), y=np.full(4, 0.5)),
      "y must be \\(N,\\) integer class ids"),
-    (dict(images=np.zeros((4, 6, 6), np.uint8)), "has no array 'x' \\(it holds images\\)"),
+    (dict(images=np.zeros((4, 6, 6), np.uint8)),
+     "has no array 'x' \\(it holds images\\)"),
 ], ids=["length mismatch", "label outside class_names", "negative label", "floats",
         "channels", "float labels", "no x"])
 def test_bad_npz_files(tmp_path, arrays, message):

@@ -78,9 +78,9 @@ def check_out_dir(out_dir: str) -> None:
 def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
     """Creates `out_dir` and checks it is a writable directory (ConfigError naming the
     problem otherwise; check_out_dir checks without creating). With `settings` (a
-    run's config as a dict), a run already in
-    `out_dir` must have the same values except for the keys in `may_change`: a resume
-    continues the run it resumes, never another one. Returns out_dir."""
+    run's config as a dict), a run already in `out_dir` must have the same values
+    except for the keys in `may_change`: a resume continues the run it resumes, never
+    another one. Returns out_dir."""
     check_out_dir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)

@@ -4,8 +4,10 @@ An augmentation maps a batch to a batch inside a compiled training step:
 
     images, labels = aug(images, labels, classifier, training, seed, examples)
 
-images: float32 (B, H, W, C) in [0, 1]; labels: one-hot (or soft) float32 (B, K);
-classifier: the Keras model being trained (adversarial augmentations attack it, in
+images: float32 (B, H, W, C) in [0, 1] (uint8 pixels are scaled; a single image
+(H, W, C) works too); labels: one-hot (or soft) float32 (B, K), or None (then only the
+images are returned: `dataset.map(lambda x, y: (aug(x), y))`); classifier: the Keras
+model being trained (adversarial augmentations attack it, in
 inference mode); seed: int tensor of shape [2] for stateless randomness (the trainer
 derives it from the step, so a resumed run draws the same noise; without one, an
 internal keras SeedGenerator is used); examples: what the trainer knows of the batch

@@ -39,12 +39,12 @@ class Mixup(Augmentation):
     """x' = l x + (1 - l) x[perm], y' likewise, l ~ Beta(alpha, alpha) per image
     (Zhang et al. 2018)."""
 
+    mixes_labels = True
+
     def __init__(self, alpha: float = 1.0, seed: int = 0):
         super().__init__(seed)
         check_positive("alpha", alpha, allow_zero=False)
         self.alpha = float(alpha)
-
-    mixes_labels = True
 
     def augment(self, images, labels, classifier, seed, examples):
         if labels is None:

@@ -11,7 +11,8 @@ from tfaug.data.sources import load, parse
 from tfaug.data.subsets import held_out_split, low_data_split, split_indices
 
 __all__ = [
-    "DATASETS", "DataError", "DatasetInfo", "DatasetSpec", "LabeledImages", "SourceOptions",
-    "eval_pipeline", "held_out_split", "load", "low_data_split", "parse", "parse_idx",
-    "read_idx", "spec", "split_indices", "to_unit_float", "train_pipeline",
+    "DATASETS", "DataError", "DatasetInfo", "DatasetSpec", "LabeledImages",
+    "SourceOptions", "eval_pipeline", "held_out_split", "load", "low_data_split",
+    "parse", "parse_idx", "read_idx", "spec", "split_indices", "to_unit_float",
+    "train_pipeline",
 ]

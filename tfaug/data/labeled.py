@@ -66,7 +66,8 @@ class LabeledImages:
         elif len(self.labels) and not 0 <= self.labels.min() <= self.labels.max() < (
                 self.info.num_classes):
             raise DataError(f"{name}: labels span [{self.labels.min()}, "
-                            f"{self.labels.max()}], outside [0, {self.info.num_classes}).")
+                            f"{self.labels.max()}], outside "
+                            f"[0, {self.info.num_classes}).")
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -17,7 +17,7 @@ import numpy as np
 
 from tfaug import data, flows, io, models
 from tfaug import config as cfglib
-from tfaug.augment import Examples, bind_classes, registry
+from tfaug.augment import bind_classes, registry
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
@@ -331,18 +331,30 @@ class EpochSeconds(keras.callbacks.Callback):
         return float(np.median(train)) / steps_per_epoch if train else float("nan")
 
 
+def describe_splits(config: ClassifierTrainConfig, splits: Splits) -> str:
+    """What a run trains, validates and tests on, in a line."""
+    note = splits.test.info.note
+    return (f"{config.dataset}: training on {len(splits.train):,} labelled images, "
+            f"{len(splits.val):,} held out for validation (val_per_class="
+            f"{config.val_per_class}), {len(splits.test):,} test images"
+            + (f" ({note})" if note else ""))
+
+
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
                      strategy: tf.distribute.Strategy = None, verbose: int = 1,
-                     callbacks=()) -> dict:
+                     callbacks=(), log=None) -> dict:
     """Trains, evaluates on validation and test, writes report.json; returns it.
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
-    it reached, with its optimizer state and per-example augmentation state)."""
+    it reached, with its optimizer state and per-example augmentation state). `log`,
+    if given, is called with a line saying what the run trains and tests on."""
     started = time.time()
     io.check_out_dir(out_dir)
     strategy = strategy or make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)  # fails before the data loads
     splits = splits or load_splits(config)
+    if log:
+        log(describe_splits(config, splits))
     info = splits.train.info
     k = info.num_classes
     if not len(splits.train):
