@@ -1,5 +1,5 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
-attack, plain and amortised) and the same Glow (FlowTrainer) on one CPU device and
+attack: plain, amortised, free, refreshed every k-th visit) and the same Glow (FlowTrainer) on one CPU device and
 under MirroredStrategy over two logical CPU devices, on the same data, and checks that
 the weights and the amortised attack's per-example state agree; then trains under the
 two replicas what several GPUs get by default with mixed precision (no XLA). A
@@ -27,44 +27,49 @@ from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
 from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer  # noqa: E402
 
 
-def train(strategy, amortized):
+def train(strategy, **attack):
     keras.utils.set_random_seed(0)
     data = toy_split(64)
     with strategy.scope():
         glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
         glow.initialize(data.images[:32] / np.float32(255))
         aug = augment.LatentAdversarial(glow, 0.5, 0.25, 2, random_start=False,
-                                        amortized=amortized)
+                                        **attack)
         model = AugmentedModel(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
                                     num_examples=len(data))
         model.build((None, 8, 8, 1))
         model.compile(keras.optimizers.SGD(0.05, momentum=0.9),
-                      keras.losses.CategoricalCrossentropy(from_logits=True))
+                      keras.losses.CategoricalCrossentropy(from_logits=True),
+                      jit_compile=False)
     features = {"images": data.images / np.float32(255), "index": np.arange(64)}
     ds = tf.data.Dataset.from_tensor_slices((features, tf.one_hot(data.labels, 2)))
-    model.fit(ds.batch(16), epochs=2, verbose=0)
-    return [v.numpy() for v in model.classifier.weights], [
-        v.numpy() for v in model.non_trainable_variables
-        if v.name.startswith("latent_perturbation")]
+    model.fit(ds.batch(16), epochs=3, verbose=0)
+    return [v.numpy() for v in model.classifier.weights], {
+        v.name: v.numpy() for v in model.non_trainable_variables
+        if v.name.startswith(("latent_perturbation", "perturbed_image"))}
 
 
-# One two-replica strategy for both runs: a second one in the same process would
+# One two-replica strategy for all runs: a second one in the same process would
 # reuse the first one's collective instance keys.
 two_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert two_strategy.num_replicas_in_sync == 2
-for amortized in (False, True):
-    one, one_state = train(tf.distribute.OneDeviceStrategy("/cpu:0"), amortized)
-    two, two_state = train(two_strategy, amortized)
+for attack in ({}, {"amortized": True}, {"free": True}, {"refresh": 2},
+               {"amortized": True, "refresh": 2}, {"free": True, "refresh": 3}):
+    one, one_state = train(tf.distribute.OneDeviceStrategy("/cpu:0"), **attack)
+    two, two_state = train(two_strategy, **attack)
     diff = max(float(np.abs(a - b).max()) for a, b in zip(one, two))
-    print(f"amortized={amortized}: max weight difference {diff:.2e}")
+    print(f"{attack}: max weight difference {diff:.2e}")
     assert diff < 1e-4, diff
-    assert len(one_state) == (2 if amortized else 0)
-    if amortized:
-        written = one_state[1]
-        assert written.sum() == 64 and np.array_equal(written, two_state[1])
-        state_diff = float(np.abs(one_state[0] - two_state[0]).max())
-        print(f"amortized: max per-example perturbation difference {state_diff:.2e}")
-        assert state_diff < 1e-4 and np.abs(one_state[0]).max() > 0.1, state_diff
+    assert sorted(one_state) == sorted(two_state)
+    assert ("latent_perturbation" in one_state) == bool(
+        attack.get("amortized") or attack.get("free"))
+    assert ("perturbed_image" in one_state) == ("refresh" in attack)
+    for name, value in one_state.items():
+        if name.endswith("written"):
+            assert value.sum() == 64 and np.array_equal(value, two_state[name]), name
+        state_diff = float(np.abs(value - two_state[name]).max())
+        print(f"{attack}: {name}: max per-example difference {state_diff:.2e}")
+        assert state_diff < 1e-4 and np.abs(value).max() > 0.1, (name, state_diff)
 
 
 def train_flow(strategy):

@@ -133,6 +133,8 @@ class _StopAtBatch(keras.callbacks.Callback):
 @pytest.mark.parametrize("augmentation", [
     "standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)",
     "latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true)+standard(pad=1)",
+    "standard(pad=1)+latent_adversarial(eps=0.5,alpha=0.25,free=true,refresh=2)",
+    "latent_adversarial(eps=0.5,alpha=0.25,steps=1,amortized=true,refresh=3)",
 ])
 def test_resumed_run_equals_the_uninterrupted_one(tmp_path, flow_dir, augmentation):
     config = _config(flow_dir, epochs=4, augmentation=augmentation)

@@ -45,17 +45,43 @@ class Examples:
     index: (B,) int positions in the training set (keys of per-example state).
     latents: (B, ...) latents of the clean images, cached before training; only the
         first augmentation of a chain sees them (later ones get changed images).
+    free: the training step's `FreeGradients`, for augmentations that update their
+        perturbation with the gradient the weights' backward pass gives.
     """
     index: Optional[tf.Tensor] = None
     latents: Optional[tf.Tensor] = None
+    free: Optional["FreeGradients"] = None
 
     def head(self, n):
         """The first n examples."""
         cut = lambda t: None if t is None else t[:n]
-        return Examples(cut(self.index), cut(self.latents))
+        return Examples(cut(self.index), cut(self.latents), self.free)
 
     def without_latents(self):
-        return Examples(self.index)
+        return Examples(self.index, free=self.free)
+
+
+class FreeGradients:
+    """Perturbations whose gradient the training step computes in the same backward
+    pass as the weights' ("free" adversarial training, Shafahi et al. 2019): an
+    augmentation has the step's tape `watch` a perturbation before using it, then
+    says what to do with its gradient (`on_gradient`); the step calls `apply` with
+    the gradients of `perturbations`."""
+
+    def __init__(self, tape: tf.GradientTape):
+        self.tape, self.perturbations, self._updates = tape, [], []
+
+    def watch(self, perturbation):
+        self.tape.watch(perturbation)
+        return perturbation
+
+    def on_gradient(self, perturbation, update):
+        """update(gradient of the training loss w.r.t. perturbation) -> write ops."""
+        self.perturbations.append(perturbation)
+        self._updates.append(update)
+
+    def apply(self, gradients) -> list:
+        return [op for update, g in zip(self._updates, gradients) for op in update(g)]
 
 
 def bind_classes(model, classes):
@@ -87,6 +113,8 @@ class Augmentation:
     """
 
     mixes_labels = False  # True when it returns labels other than those it is given
+    uses_training_gradient = False  # True when it needs Examples.free (see FreeGradients)
+    xla_compatible = True  # False when its shapes depend on the data (no jit_compile)
 
     def __init__(self, seed: int = 0):
         self._seed_generator = None
@@ -178,6 +206,14 @@ class Compose(Augmentation):
     @property
     def mixes_labels(self):
         return any(aug.mixes_labels for aug in self.augmentations)
+
+    @property
+    def uses_training_gradient(self):
+        return any(aug.uses_training_gradient for aug in self.augmentations)
+
+    @property
+    def xla_compatible(self):
+        return all(aug.xla_compatible for aug in self.augmentations)
 
     def latent_models(self):
         return [m for aug in self.augmentations for m in aug.latent_models()]

@@ -14,7 +14,7 @@ from tfaug.augment import norms
 from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
 from tfaug.augment.base import (PartialAugmentation, bind_labels, check_positive,
                                 finite_or_clean)
-from tfaug.augment.state import ExampleState
+from tfaug.augment.state import ExampleState, ImageBank, Part
 from tfaug.errors import ConfigError
 
 
@@ -82,18 +82,42 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     classifier's own predictions on x, each projected onto the eps-ball of `norm`,
     from a uniform random start (or zero).
 
+    Cheaper variants, each keeping per-example state the training model owns:
     `amortized`: each training example keeps the perturbation its last visit reached
-    (state the training model owns, indexed by example) and the attack continues
-    from it, so `steps` ascent steps per visit accumulate over the visits (the
-    accumulated perturbations of Zheng et al., CVPR 2020). A first visit starts
-    where the plain attack would."""
+    and the attack continues from it, so `steps` ascent steps per visit accumulate
+    over the visits (the accumulated perturbations of Zheng et al., CVPR 2020). A
+    first visit starts where the plain attack would.
+    `free`: no attack pass; the image trained on is decode(z + dz) with the carried
+    dz, and the backward pass that trains the weights also gives the gradient of the
+    training loss (true labels) w.r.t. dz, with which dz takes one alpha step for the
+    next visit (free adversarial training, Shafahi et al. 2019, in the latent).
+    `steps` and the predicted-label targets are unused; implies `amortized`.
+    `refresh` k: an example's perturbed image is recomputed at every k-th visit
+    (its first included) and the last one reused in between; 1: every visit."""
 
     def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
                  norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
-                 amortized: bool = False, seed: int = 0):
+                 amortized: bool = False, free: bool = False, refresh: int = 1,
+                 seed: int = 0):
         super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
-        self.flow, self.amortized = flow, bool(amortized)
-        self._history = None
+        if not isinstance(refresh, int) or refresh < 1:
+            raise ConfigError(f"refresh must be an integer >= 1 (visits between fresh "
+                              f"perturbations), got {refresh!r}.")
+        self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
+        self.refresh = refresh
+        self._history = self._bank = None
+
+    @property
+    def uses_training_gradient(self):
+        return self.free
+
+    @property
+    def xla_compatible(self):  # a refreshed subset of the batch has a data-dependent size
+        return self.refresh == 1
+
+    @property
+    def _carries(self):
+        return self.amortized or self.free
 
     def delta(self, z, classifier, targets, seed, model=None, start=None):
         """The adversarial latent perturbation dz for latents z (of `model`, by
@@ -104,46 +128,92 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
 
     def perturb(self, images, labels, classifier, seed, examples):
         model = bind_labels(self.flow, labels)
-        targets = predicted_targets(classifier, images)
         z = tf.stop_gradient(_latents(model, images, examples))
-        if not self.amortized:
+        if not (self._carries or self.refresh > 1):
+            targets = predicted_targets(classifier, images)
             return _decoded(model, z + self.delta(z, classifier, targets, seed, model),
                             images)
-        history = self._check_history(examples)
+        index = self._check_state(examples)
         fresh = self.fresh_start(tf.shape(z), seed)
-        dz = self.delta(z, classifier, targets, seed, model,
-                        history.read(examples.index, fresh))
-        decoded = model.decode(z + dz)
-        # Accumulated steps can reach a perturbation where the decoder overflows; the
-        # example then trains clean, and its history restarts (else it stays stuck:
-        # a NaN gradient never moves it).
-        finite = tf.reduce_all(tf.math.is_finite(decoded),
-                               axis=list(range(1, decoded.shape.rank)))
-        keep = tf.reshape(finite, [-1] + [1] * (dz.shape.rank - 1))
-        with tf.control_dependencies(history.write(examples.index,
-                                                   tf.where(keep, dz, fresh))):
-            return tf.clip_by_value(finite_or_clean(decoded, images), 0.0, 1.0)
+        start = self._history.read(index, fresh) if self._carries else fresh
+        part = Part(self._bank.due(index) if self.refresh > 1 else None)
+        x, zp, startp, freshp = (part.take(t) for t in (images, z, start, fresh))
+        dz = examples.free.watch(startp) if self.free else startp
 
-    def _check_history(self, examples):
-        if self._history is None:
-            raise ConfigError("latent_adversarial(amortized=true) keeps a perturbation "
-                              "per training example: train it with "
-                              "tfaug.AugmentedModel (which "
-                              "builds that state), or call build_state first.")
+        def attacked():
+            """(images, perturbations, whether each decoded finitely) of the part."""
+            d = dz if self.free else self.delta(
+                zp, classifier, predicted_targets(classifier, x), seed, model, dz)
+            decoded = model.decode(zp + d)
+            # Accumulated steps can reach a perturbation where the decoder overflows;
+            # the example then trains clean, and its history restarts (else it stays
+            # stuck: a NaN gradient never moves it).
+            ok = tf.reduce_all(tf.math.is_finite(decoded),
+                               axis=list(range(1, decoded.shape.rank)))
+            return tf.clip_by_value(finite_or_clean(decoded, x), 0.0, 1.0), d, ok
+
+        if self.refresh == 1:
+            out, dz_new, finite = attacked()
+        else:  # no example due: nothing to run (a layer may refuse an empty batch)
+            out, dz_new, finite = tf.cond(
+                tf.size(part.positions) > 0, attacked,
+                lambda: (x, dz, tf.zeros([0], tf.bool)))
+        if self.free:
+            examples.free.on_gradient(dz, lambda g: self._carry(
+                index, part, start, freshp, finite, self._ascended(dz, g)))
+        writes = []
+        if self.refresh > 1:
+            out = part.merge(self._bank.read(index), out)
+            writes += self._bank.write(index, tf.stop_gradient(out))
+        if self.amortized and not self.free:
+            writes += self._carry(index, part, start, freshp, finite, dz_new)
+        with tf.control_dependencies(writes):
+            return tf.identity(out)
+
+    def _ascended(self, dz, grad):
+        """dz after one alpha step along the norm's ascent direction of `grad`."""
+        grad = tf.where(tf.math.is_finite(grad), grad, 0.0)
+        return norms.project(dz + self.alpha * norms.ascent_direction(grad, self.norm),
+                             self.eps, self.norm)
+
+    def _carry(self, index, part, start, fresh, finite, dz):
+        """Stores the part's new perturbations dz (a fresh start where the decoder
+        overflowed), the other examples' unchanged; returns the write ops."""
+        keep = tf.reshape(finite, [-1] + [1] * (dz.shape.rank - 1))
+        return self._history.write(index, part.merge(start, tf.where(keep, dz, fresh)))
+
+    def _check_state(self, examples):
+        name = f"latent_adversarial({self._state_params()})"
+        if (self._carries and self._history is None) or (
+                self.refresh > 1 and self._bank is None):
+            raise ConfigError(f"{name} keeps state per training example: train it "
+                              "with tfaug.AugmentedModel (which builds that state), or "
+                              "call build_state first.")
         if examples.index is None:
-            raise ConfigError("latent_adversarial(amortized=true) needs each example's "
-                              "index in the training set (Examples(index=...)); the "
-                              "training pipeline feeds it.")
-        return self._history
+            raise ConfigError(f"{name} needs each example's index in the training set "
+                              "(Examples(index=...)); the training pipeline feeds it.")
+        if self.free and examples.free is None:
+            raise ConfigError(f"{name} takes its gradient from the training step: "
+                              "train with tfaug.AugmentedModel, which passes it.")
+        return examples.index
+
+    def _state_params(self):
+        return ",".join(f"{k}={v}" for k, v in (
+            ("amortized", "true" if self.amortized else None),
+            ("free", "true" if self.free else None),
+            ("refresh", self.refresh if self.refresh > 1 else None)) if v is not None)
 
     def build_state(self, num_examples, make_variable):
-        if self.amortized:
+        if self._carries:
             self._history = ExampleState(make_variable, "latent_perturbation",
                                          num_examples, tuple(self.flow.latent_shape))
+        if self.refresh > 1:
+            self._bank = ImageBank(make_variable, "perturbed_image", num_examples,
+                                   tuple(self.flow.config.image_shape), self.refresh)
 
     def stateless(self):
-        if not self.amortized:
+        if not (self._carries or self.refresh > 1):
             return self
         return LatentAdversarial(self.flow, self.eps, self.alpha, self.steps, self.norm,
-                                 self.random_start, self.ratio, False,
-                                 self._fallback_seed)
+                                 self.random_start, self.ratio,
+                                 seed=self._fallback_seed)

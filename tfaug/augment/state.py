@@ -44,3 +44,44 @@ class ExampleState:
 def _variable(v):
     """The TensorFlow variable behind a Keras 3 variable (scatter updates need it)."""
     return getattr(v, "value", v) if not isinstance(v, tf.Variable) else v
+
+
+class ImageBank:
+    """Each example's last perturbed image and its number of visits, so that its
+    perturbation is recomputed at visits 0, k, 2k, ... (`due`) and read back from here
+    in between (ATTA's carried perturbations, taken as far as the image)."""
+
+    def __init__(self, make_variable, name: str, num_examples: int, image_shape,
+                 every: int):
+        self.images = ExampleState(make_variable, name, num_examples, image_shape)
+        self.visits = ExampleState(make_variable, f"{name}_visits", num_examples, ())
+        self.every = every
+
+    def due(self, index):
+        """(B,) bool: which examples of the batch get a fresh perturbation now."""
+        visits = tf.gather(self.visits.rows, index)
+        return tf.equal(tf.math.floormod(visits, float(self.every)), 0.0)
+
+    def read(self, index):
+        return tf.gather(self.images.rows, index)
+
+    def write(self, index, images):
+        """Stores the batch's images and counts the visit; returns the ops."""
+        visits = tf.gather(self.visits.rows, index) + 1.0
+        return self.images.write(index, images) + self.visits.write(index, visits)
+
+
+class Part:
+    """Some examples of a batch (positions `where`), or all of it: `take` selects
+    them from a batch tensor, `merge` puts their new values back into one."""
+
+    def __init__(self, where=None):
+        self.positions = None if where is None else tf.where(where)[:, 0]
+
+    def take(self, t):
+        return t if self.positions is None else tf.gather(t, self.positions)
+
+    def merge(self, whole, part):
+        if self.positions is None:
+            return part
+        return tf.tensor_scatter_nd_update(whole, self.positions[:, None], part)

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from tfaug import checks
 from tfaug.config import use_xla
-from tfaug.augment import Augmentation, Examples, registry
+from tfaug.augment import Augmentation, Examples, FreeGradients, registry
 from tfaug.errors import ConfigError, DataError
 
 _IMAGES_RANGE, _IMAGES_FINITE = checks.IMAGES_RANGE, checks.IMAGES_FINITE
@@ -97,28 +97,61 @@ class AugmentedModel(keras.Model):
                                  tf.cast(self.optimizer.iterations, tf.int64)]),
                        tf.int32)
 
-    def augment(self, x, y):
-        """(augmented images, augmented one-hot labels) of one batch."""
-        examples = Examples()
+    def augment(self, x, y, free: FreeGradients = None):
+        """(augmented images, augmented one-hot labels) of one batch. With `free`, the
+        images stay differentiable w.r.t. the perturbations it tracks."""
+        examples = Examples(free=free)
         if isinstance(x, dict):
-            examples = Examples(x.get("index"), x.get("latents"))
+            examples = Examples(x.get("index"), x.get("latents"), free)
             x = x["images"]
         x = self._unit_images(x)
         self.augmentation.check_image_shape(tuple(x.shape[1:]))
         x, y = self.augmentation(x, y, self.classifier, training=True,
                                  seed=self.step_seed(), examples=examples)
-        return tf.stop_gradient(x), tf.stop_gradient(y)
+        return (x if free else tf.stop_gradient(x)), tf.stop_gradient(y)
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        one_hot, sparse = self._one_hot(x, y)
-        images, labels = self.augment(x, one_hot)
-        if sparse and not self.augmentation.mixes_labels:
-            labels = y  # the augmentation kept them: the loss gets what it was given
-        elif sparse:
-            self._check_soft_labels_loss()
+        if self.augmentation.uses_training_gradient:
+            return self._free_train_step(x, y, sample_weight)
+        images, labels = self._augmented(x, y)
         return super().train_step(
             keras.utils.pack_x_y_sample_weight(images, labels, sample_weight))
+
+    def _augmented(self, x, y, free=None):
+        """(augmented images, the labels for the loss: y as given when the
+        augmentation kept the labels, else its one-hot labels)."""
+        one_hot, sparse = self._one_hot(x, y)
+        images, labels = self.augment(x, one_hot, free)
+        if sparse and not self.augmentation.mixes_labels:
+            return images, y
+        if sparse:
+            self._check_soft_labels_loss()
+        return images, labels
+
+    def _free_train_step(self, x, y, sample_weight):
+        """Keras' train step, with the gradients of the perturbations the augmentation
+        tracks taken in the same backward pass as the weights' (FreeGradients); their
+        state is written before the gradients are applied, so replicas run their
+        collectives in one order. Mirrors keras' TensorFlowTrainer.train_step."""
+        from keras.src.losses import loss as loss_module
+        with tf.GradientTape() as tape:
+            free = FreeGradients(tape)
+            images, labels = self._augmented(x, y, free)
+            y_pred = self(images, training=True)
+            loss = self._compute_loss(x=images, y=labels, y_pred=y_pred,
+                                      sample_weight=sample_weight, training=True)
+            self._loss_tracker.update_state(
+                loss_module.unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(images)[0])
+            loss = self.optimizer.scale_loss(loss)
+        weights = self.trainable_weights
+        gradients = tape.gradient(loss, [*weights, *free.perturbations])
+        with tf.control_dependencies(free.apply(gradients[len(weights):])):
+            gradients = [None if g is None else tf.identity(g)
+                         for g in gradients[:len(weights)]]
+        self.optimizer.apply_gradients(zip(gradients, weights))
+        return self.compute_metrics(images, labels, y_pred, sample_weight=sample_weight)
 
     def _one_hot(self, x, y):
         """(one-hot float labels, whether y held class ids)."""
@@ -148,10 +181,16 @@ class AugmentedModel(keras.Model):
 
     # -- Keras API, with inputs checked first ---------------------------------------
     def compile(self, *args, jit_compile="auto", **kwargs):
-        """keras.Model.compile; jit_compile "auto" means XLA when a GPU is visible and
-        the strategy has one replica (tfaug.config.use_xla)."""
+        """keras.Model.compile; jit_compile "auto" means XLA when a GPU is visible,
+        the strategy has one replica (tfaug.config.use_xla) and the augmentation's
+        shapes are static (not so with latent_adversarial(refresh>1))."""
         if jit_compile == "auto":
-            jit_compile = use_xla(None, self.distribute_strategy.num_replicas_in_sync)
+            jit_compile = self.augmentation.xla_compatible and use_xla(
+                None, self.distribute_strategy.num_replicas_in_sync)
+        elif jit_compile and not self.augmentation.xla_compatible:
+            raise ConfigError(f"{self.augmentation!r} works on a part of each batch "
+                              "whose size depends on the data, which XLA cannot "
+                              "compile: set jit_compile=False (--jit=false).")
         super().compile(*args, jit_compile=jit_compile, **kwargs)
 
     def fit(self, x=None, y=None, *args, **kwargs):
