@@ -47,6 +47,19 @@ ROWS = [
      ("augment", "lenet",
       "latent adversarial training step, amortised 1 step (cached latents)"),
      ("C", "A2flow_LeNet_b128", "adv_step")),
+    ("adversarial training step, free + cache (vs reference 3 steps)",
+     ("augment", "lenet", "latent adversarial training step, free (cached latents)"),
+     ("C", "A2flow_LeNet_b128", "adv_step")),
+    ("adversarial training step, amortised 1 step, refresh 4 + cache (vs reference 3 "
+     "steps)", ("augment", "lenet", "latent adversarial training step, amortised 1 "
+                "step, refresh 4 (cached latents)"),
+     ("C", "A2flow_LeNet_b128", "adv_step")),
+    ("adversarial training step, free, refresh 4 + cache (vs reference 3 steps)",
+     ("augment", "lenet",
+      "latent adversarial training step, free, refresh 4 (cached latents)"),
+     ("C", "A2flow_LeNet_b128", "adv_step")),
+    ("Glow train step, paper's CIFAR-10 Glow (A3) L3 K32 w512, b16",
+     ("flow", "paper", "train step (batch 16)"), ("A", "A3_train_b16")),
 ]
 
 

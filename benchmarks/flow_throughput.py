@@ -3,8 +3,9 @@
 Configurations from the Glow issue:
   (a) 32x32x3, L=3, K=4, width 64, training batch 64
   (b) 28x28x1, L=2, K=8, width 64, training batch 64
-  (paper) the paper's CIFAR-10 Glow: 32x32x3, L=3, K=32, width 512, tanh coupling
-encode/decode at batch --eval_batch (256). Each figure is the median of --repeats
+  (paper) the paper's CIFAR-10 Glow: 32x32x3, L=3, K=32, width 512, tanh coupling,
+          training batch 16 (the reference harness' A3), about 0.3 s per image here
+encode/decode at batch --eval_batch (256; 16 for the paper's Glow). Each figure is the median of --repeats
 timed runs of --iters calls after a warm-up (compilation excluded); --out writes them
 as JSON for benchmarks/compare.py. Run with the machine otherwise idle:
   .venv/bin/python benchmarks/flow_throughput.py [--jit] [--configs=b]
@@ -31,7 +32,9 @@ CONFIGS = {
     "b": GlowConfig((28, 28, 1), levels=2, steps=8, width=64),
     "paper": GlowConfig((32, 32, 3), levels=3, steps=32, width=512, coupling="tanh"),
 }
-flags.DEFINE_list("configs", ["a", "b"], "Which configurations to measure.")
+# (training batch, encode/decode batch or None for --eval_batch, calls per timed run)
+BATCHES = {"a": (64, None, None), "b": (64, None, None), "paper": (16, 16, 2)}
+flags.DEFINE_list("configs", ["a", "b", "paper"], "Which configurations to measure.")
 flags.DEFINE_bool("jit", False, "XLA-compile (jit_compile=True) the measured functions "
                                "(slower on CPU).")
 flags.DEFINE_integer("iters", 10, "Calls per timed run.")
@@ -41,18 +44,21 @@ flags.DEFINE_string("out", None, "Write the figures as JSON here.")
 FLAGS = flags.FLAGS
 
 
-def throughput(fn, args, batch):
-    return batch / timing.seconds_per_call(fn, *args, iters=FLAGS.iters,
+def throughput(fn, args, batch, iters=None):
+    return batch / timing.seconds_per_call(fn, *args, iters=iters or FLAGS.iters,
                                            repeats=FLAGS.repeats)
 
 
 def measure(name, config):
+    train_batch, eval_batch, iters = BATCHES[name]
+    eval_batch = eval_batch or FLAGS.eval_batch
     glow = Glow(config)
     rng = np.random.default_rng(0)
-    x64 = tf.constant(rng.uniform(size=(64, *config.image_shape)).astype(np.float32))
-    x256 = tf.constant(rng.uniform(size=(FLAGS.eval_batch, *config.image_shape)
-                                   ).astype(np.float32))
-    glow.initialize(x64)
+    x_train = tf.constant(rng.uniform(size=(train_batch, *config.image_shape)
+                                      ).astype(np.float32))
+    x_eval = tf.constant(rng.uniform(size=(eval_batch, *config.image_shape)
+                                     ).astype(np.float32))
+    glow.initialize(x_train)
     optimizer = keras.optimizers.Adam(1e-4)
     optimizer.build(glow.trainable_variables)
 
@@ -65,21 +71,22 @@ def measure(name, config):
         return loss
 
     compile_ = lambda f: tf.function(f, jit_compile=FLAGS.jit)
-    z256 = glow.encode(x256)
+    z_eval = glow.encode(x_eval)
     results = {
-        "train step (batch 64)": throughput(compile_(train_step),
-                                            (x64, tf.constant([0, 1])), 64),
-        f"encode (batch {FLAGS.eval_batch})": throughput(
-            compile_(lambda x: glow.encode(x, validate=False)), (x256,),
-            FLAGS.eval_batch),
-        f"decode (batch {FLAGS.eval_batch})": throughput(compile_(glow.decode), (z256,),
-                                                         FLAGS.eval_batch),
+        f"train step (batch {train_batch})": throughput(
+            compile_(train_step), (x_train, tf.constant([0, 1])), train_batch, iters),
+        f"encode (batch {eval_batch})": throughput(
+            compile_(lambda x: glow.encode(x, validate=False)), (x_eval,), eval_batch,
+            iters),
+        f"decode (batch {eval_batch})": throughput(compile_(glow.decode), (z_eval,),
+                                                   eval_batch, iters),
     }
     print(f"({name}) {config.image_shape} L={config.levels} K={config.steps} "
           f"width={config.width} jit={FLAGS.jit}: {glow.num_parameters:,} parameters, "
           f"{config.flops_per_image() / 1e6:,.0f} MFLOP (multiply-adds) per image")
     for what, rate in results.items():
-        print(f"    {what:<24} {rate:8.{0 if rate >= 100 else 2}f} img/s")
+        print(f"    {what:<24} {rate:8.{0 if rate >= 100 else 2}f} img/s "
+              f"({1000 / rate:.1f} ms per image)")
     sys.stdout.flush()
     return results
 

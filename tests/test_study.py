@@ -245,8 +245,6 @@ def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
     (dict(seeds=(0,)), "seeds"),
     (dict(seeds=(3, 3, 3)), "one per budget"),
     (dict(steps_by_budget=(10,)), "one entry per budget"),
-    (dict(tuned="x.json", methods=("none", "latent_random(eps=1)")),
-     "drop the parameters"),
 ])
 def test_bad_study_configs_are_reported(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -312,16 +310,25 @@ def test_tuned_values_reach_the_study_exactly(tmp_path):
     standard = entry["methods"]["standard"]["augmentation"]
     composed = entry["methods"]["standard+latent_random"]["augmentation"]
     assert composed.startswith(standard + "+latent_random(")  # own values carried over
-    config = _config(tmp_path, **common, methods=("none", "standard",
-                                                  "standard+latent_random"),
+    config = _config(tmp_path, **common, methods=(
+        "none", "standard", "standard+latent_random",
+        "slr_half: standard+latent_random(ratio=0.5)"),  # a tuned method, varied
                      tuned=str(tmp_path / "tune" / "tuned.json"))
     out = str(tmp_path / "study")
     study.run_study(config, out, log=lambda _: None)
-    for label in ("none", "standard", "standard+latent_random"):
+    expected = {label: entry["methods"][label]["augmentation"]
+                for label in ("none", "standard", "standard+latent_random")}
+    trained = {}
+    for label in (*expected, "slr_half"):
         report = json.load(open(os.path.join(study.run_dir(out, study.Run(2, label, 0)),
                                              "report.json")))
-        assert report["config"]["augmentation"] == entry["methods"][label]["augmentation"]
+        trained[label] = report["config"]["augmentation"]
         assert report["config"]["lr"] == entry["lr"]
+    assert all(trained[label] == spec for label, spec in expected.items())
+    from tfaug.augment import registry
+    base, varied = registry.resolve(composed), registry.resolve(trained["slr_half"])
+    assert base[0] == varied[0] and base[1].params["ratio"] == 1.0
+    assert varied[1].params == {**base[1].params, "ratio": 0.5}
     with pytest.raises(ConfigError, match="other training settings .*batch_size"):
         study.run_study(dataclasses.replace(config, batch_size=4), out,
                         log=lambda _: None)

@@ -181,7 +181,7 @@ def markdown_report(rows: List[dict], config) -> str:
                     paired(mine, theirs), np.mean(list(theirs.values()))))
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines += _convergence_section(rows, config, budgets)
-    lines += _cost_section(rows, methods, budgets, head, rule)
+    lines += _cost_section(rows, methods, budgets, head, rule, config)
     lines += _capacity_section(rows)
     lines += _values_section(rows, methods, budgets, config)
     if config.notes:
@@ -292,16 +292,53 @@ def _convergence_section(rows, config, budgets):
     return lines
 
 
-def _cost_section(rows, methods, budgets, head, rule):
+def flow_cost(config) -> Optional[dict]:
+    """How long the study's flow took to train ({"seconds", "steps", "images"}), from
+    the report exported with it (--flow, else the one shipped for the dataset); None
+    when the study uses no flow or its report does not say."""
+    if not any(registry.needs_flow(named(m)[1]) for m in config.methods):
+        return None
+    from tfaug.flows.export import PRETRAINED_DIR
+    directory = config.flow or os.path.join(PRETRAINED_DIR, config.dataset)
+    try:
+        report = io.read_json(os.path.join(directory, "report.json"), default={})
+    except (OSError, ValueError):  # unreadable: the cost goes unreported, not the study
+        return None
+    if not isinstance(report, dict) or not report.get("train_seconds"):
+        return None
+    root = os.path.dirname(cfglib.PRESET_DIR)
+    inside = os.path.abspath(directory).startswith(os.path.abspath(root) + os.sep)
+    return {"seconds": float(report["train_seconds"]), "steps": report.get("steps"),
+            "directory": os.path.relpath(directory, root) if inside else directory}
+
+
+def _flow_runs(rows) -> List[dict]:
+    return [r for r in rows if registry.needs_flow(r["augmentation"])]
+
+
+def _cost_section(rows, methods, budgets, head, rule, config):
     lines = ["", "## Cost", "", "Training seconds per run (mean over seeds: the epochs "
-             "including their validation, plus encoding cached latents), 2 CPU cores. "
-             "Plot: cost.png.", "", head, rule]
+             "including their validation, plus encoding cached latents), 2 CPU cores, "
+             "and in brackets the ratio to `none`'s at the same budget. Plot: cost.png.",
+             "", head, rule]
     for m in methods:
         cells = []
         for b in budgets:
-            t = mean_seconds(rows, b, m)
-            cells.append(f"{t:.0f}" if math.isfinite(t) else "—")
+            t, base = mean_seconds(rows, b, m), mean_seconds(rows, b, "none")
+            ratio = f" ({t / base:.1f}x)" if m != "none" and base > 0 else ""
+            cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    flow = flow_cost(config)
+    users = _flow_runs(rows)
+    if flow and users:
+        share = flow["seconds"] / len(users)
+        lines += ["", f"The flow these latent methods use ({flow['directory']}) trained "
+                  f"for {flow['seconds']:.0f} s ({flow['seconds'] / 60:.0f} min"
+                  + (f", {flow['steps']} steps" if flow.get("steps") else "")
+                  + f") once, without labels. Amortised over the {len(users)} runs of "
+                  f"this study that use it, that is {share:.0f} s per run on top of the "
+                  "seconds above (the hollow markers in cost.png); a study of one run "
+                  "would pay all of it."]
     return lines
 
 
@@ -382,9 +419,12 @@ def plot_accuracy(rows, config) -> bytes:
 
 
 def plot_cost(rows, config) -> bytes:
-    """PNG bytes: test accuracy against training seconds, one panel per budget."""
+    """PNG bytes: test accuracy against training seconds, one panel per budget; for
+    latent methods a hollow marker adds their share of the flow's training time."""
     plt = _pyplot()
     methods, budgets = _methods_and_budgets(rows, config)
+    flow, users = flow_cost(config), _flow_runs(rows)
+    share = flow["seconds"] / len(users) if flow and users else None
     fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
                              squeeze=False)
     for ax, b in zip(axes[0], budgets):
@@ -395,8 +435,15 @@ def plot_cost(rows, config) -> bytes:
                    and r["labels_per_class"] == b]
             if pts:
                 t, a = zip(*pts)
-                ax.errorbar(np.mean(t), 100 * np.mean(a), xerr=np.std(t),
-                            yerr=100 * np.std(a), marker="o", capsize=2, label=m)
+                bar = ax.errorbar(np.mean(t), 100 * np.mean(a), xerr=np.std(t),
+                                  yerr=100 * np.std(a), marker="o", capsize=2, label=m)
+                if share and variant == MAIN and any(
+                        registry.needs_flow(r["augmentation"]) for r in rows
+                        if r["method"] == name and r["labels_per_class"] == b):
+                    ax.plot([np.mean(t), np.mean(t) + share], [100 * np.mean(a)] * 2,
+                            ":", color=bar[0].get_color())
+                    ax.plot(np.mean(t) + share, 100 * np.mean(a), "o", mfc="none",
+                            color=bar[0].get_color())
         ax.set_xscale("log")
         ax.set_title(f"{b} labels per class")
         ax.set_xlabel("training seconds per run (2 CPU cores)")

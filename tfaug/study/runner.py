@@ -45,7 +45,9 @@ class StudyConfig(BudgetGrid):
                                       "latent_adversarial"),
                                      "Augmentation specs to compare (as --augmentation "
                                      "of train_classifier); with --tuned, method names "
-                                     "whose values the tuned file gives.")
+                                     "whose values the tuned file gives, and parameters "
+                                     "written here set on top (e.g. 'la_free: "
+                                     "latent_adversarial(free=true)').")
     seeds: Tuple[int, ...] = field((3,), "Seeds per budget (one number: every budget); "
                                          "seeds seed, seed+1, ...: each draws its own "
                                          "labelled subset and initialisation.")
@@ -83,10 +85,6 @@ class StudyConfig(BudgetGrid):
         if len(self.seeds) not in (1, len(self.budgets)) or min(self.seeds) < 1:
             raise ConfigError(f"seeds must be one count >= 1 or one per budget, got "
                               f"{self.seeds}.")
-        if self.tuned and any(p.params for m in self.methods
-                              for p in registry.resolve(named(m)[1])):
-            raise ConfigError("With --tuned, methods are names (their values come from "
-                              "the tuned file): drop the parameters from methods.")
         for method in self.methods:
             registry.validate(named(method)[1])
         if set(self.capacity_budgets) - set(self.budgets):
@@ -136,7 +134,18 @@ class Plan:
         self.specs = dict(named(m) for m in config.methods)
 
     def spec(self, budget: int, label: str) -> str:
-        return self.tuned.spec(budget, label) if self.tuned else self.specs[label]
+        """The spec of method `label`: as written, or with a tuned file the tuned
+        spec of the method its names make, with the written parameters on top
+        ('la_free: latent_adversarial(free=true)' is the tuned latent_adversarial,
+        made free)."""
+        written = self.specs[label]
+        if not self.tuned:
+            return written
+        spec = self.tuned.spec(budget, registry.label(written))
+        for part in registry.resolve(written):
+            if part.params:
+                spec = registry.with_params(spec, part.name, **part.params)
+        return spec
 
     def lr(self, budget: int) -> float:
         return self.tuned.lr(budget) if self.tuned else self.config.lr
