@@ -13,6 +13,10 @@ STACK = [
     "tf-keras>=2.19,<2.22",
     "keras>=3.10,<3.16",
     "tensorflow-datasets>=4.9.8,<4.10",
+    # tfds imports it. 1.21.0 declares protobuf>=4.25.2 but its generated code needs
+    # protobuf>=6.31.1, which TensorFlow 2.19 (protobuf<6) cannot have; 1.17.x runs
+    # on protobuf 5 and 7 alike.
+    "tensorflow-metadata>=1.17.1,<1.21",
     "importlib_resources>=6.0,<8",
     "keras-tuner>=1.4.7,<1.5",
     "scipy>=1.15,<1.18",  # with scikit-learn: keras-tuner's BayesianOptimization

@@ -1,5 +1,5 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
-attack: plain, amortised, free, refreshed every k-th visit) and the same Glow (FlowTrainer) on one CPU device and
+attack: plain, amortised, free, refreshed every k-th step) and the same Glow (FlowTrainer) on one CPU device and
 under MirroredStrategy over two logical CPU devices, on the same data, and checks that
 the weights and the amortised attack's per-example state agree; then trains under the
 two replicas what several GPUs get by default with mixed precision (no XLA). A
@@ -65,8 +65,8 @@ for attack in ({}, {"amortized": True}, {"free": True}, {"refresh": 2},
         attack.get("amortized") or attack.get("free"))
     assert ("perturbed_image" in one_state) == ("refresh" in attack)
     for name, value in one_state.items():
-        if name.endswith("written"):
-            assert value.sum() == 64 and np.array_equal(value, two_state[name]), name
+        if name.endswith("written"):  # refresh: only batches on refresh steps banked
+            assert value.sum() >= 32 and np.array_equal(value, two_state[name]), name
         state_diff = float(np.abs(value - two_state[name]).max())
         print(f"{attack}: {name}: max per-example difference {state_diff:.2e}")
         assert state_diff < 1e-4 and np.abs(value).max() > 0.1, (name, state_diff)

@@ -1,6 +1,6 @@
 """The cheaper latent attacks: `free` (the perturbation's gradient from the weights'
-backward pass) and `refresh` (a perturbed image recomputed every k-th visit, read
-back in between). Each stays in its eps-ball, follows its definition exactly, and
+backward pass) and `refresh` (perturbed images recomputed every k-th step, banked
+and replayed in between). Each stays in its eps-ball, follows its definition exactly, and
 refresh=1 trains as today's amortised attack."""
 
 import keras
@@ -101,7 +101,7 @@ def test_free_perturbation_stays_in_its_ball_over_many_visits(flow):
     assert float(tf.reduce_min(norm)) > 0.6  # ascent pushed every example out to eps
 
 
-def test_refresh_recomputes_every_kth_visit_and_replays_the_image_in_between(flow):
+def test_refresh_recomputes_every_kth_step_and_replays_the_image_in_between(flow):
     x, y = _batch(8)
     classifier = _classifier()
     aug = augment.LatentAdversarial(flow, eps=0.8, alpha=0.4, steps=1, refresh=3)
@@ -112,30 +112,35 @@ def test_refresh_recomputes_every_kth_visit_and_replays_the_image_in_between(flo
                    examples=Examples(index=index))[0].numpy() for v in range(4)]
     first, _ = plain(x, y, classifier, seed=tf.constant([0, 0]))
     np.testing.assert_allclose(outputs[0], first.numpy(), atol=1e-5)
-    np.testing.assert_array_equal(outputs[1], outputs[0])  # visits 1, 2: replayed
+    np.testing.assert_array_equal(outputs[1], outputs[0])  # steps 1, 2: replayed
     np.testing.assert_array_equal(outputs[2], outputs[0])
     fourth, _ = plain(x, y, classifier, seed=tf.constant([3, 0]))
-    np.testing.assert_allclose(outputs[3], fourth.numpy(), atol=1e-5)  # visit 3: new
+    np.testing.assert_allclose(outputs[3], fourth.numpy(), atol=1e-5)  # step 3: new
     assert not np.allclose(outputs[3], outputs[0])
 
 
-def test_refresh_is_per_example_in_a_mixed_batch(flow):
+def test_between_refreshes_unbanked_examples_train_clean_and_nothing_moves(flow):
     x, y = _batch(8)
     classifier = _classifier()
     aug = augment.LatentAdversarial(flow, eps=0.8, alpha=0.4, steps=1, refresh=2,
                                     amortized=True)
     model = _model(flow, aug, num_examples=8, classifier=classifier)
     rows = _state(model, "latent_perturbation")
+    banked = _state(model, "perturbed_image")
     aug(x[:4], y[:4], classifier, seed=SEED, examples=Examples(index=tf.range(4)))
-    kept = rows.numpy()[:4].copy()
-    banked = _state(model, "perturbed_image").numpy()[:4].copy()
+    kept, images = rows.numpy().copy(), banked.numpy().copy()
+    assert kept[:4].any() and not kept[4:].any()
     out, _ = aug(x, y, classifier, seed=tf.constant([5, 5]),
-                 examples=Examples(index=tf.range(8)))
-    np.testing.assert_array_equal(out.numpy()[:4], banked)  # second visit: replayed
-    np.testing.assert_array_equal(rows.numpy()[:4], kept)   # and not attacked
-    assert rows.numpy()[4:].any()                             # first visit: attacked
-    visits = _state(model, "perturbed_image_visits").numpy()
-    assert visits.tolist() == [2, 2, 2, 2, 1, 1, 1, 1]
+                 examples=Examples(index=tf.range(8)))       # step 1: no refresh
+    np.testing.assert_array_equal(out.numpy()[:4], images[:4])  # replayed
+    np.testing.assert_array_equal(out.numpy()[4:], x.numpy()[4:])  # never banked: clean
+    np.testing.assert_array_equal(rows.numpy()[:4], kept[:4])   # not attacked
+    assert _state(model, "perturbed_image_written").numpy().tolist() == [1] * 4 + [0] * 4
+    out, _ = aug(x, y, classifier, seed=tf.constant([6, 6]),
+                 examples=Examples(index=tf.range(8)))       # step 2: refresh
+    assert not np.array_equal(out.numpy()[4:], x.numpy()[4:])
+    assert _state(model, "perturbed_image_written").numpy().tolist() == [1] * 8
+    assert float(_state(model, "perturbed_image_steps").numpy()) == 3
     norm = norms.l2_norm(tf.constant(rows.numpy()))
     assert float(tf.reduce_max(norm)) <= 0.8 + 1e-5
 
@@ -167,13 +172,18 @@ def test_bad_cheap_attack_parameters_are_clear_errors(flow, spec, message):
         augment.registry.validate(spec)
 
 
-def test_refresh_cannot_be_xla_compiled_and_auto_leaves_it_off(flow):
-    model = AugmentedModel(_classifier(), "latent_adversarial(refresh=2)", flow=flow,
-                           num_examples=4)
-    with pytest.raises(ConfigError, match="jit_compile=False"):
-        model.compile("sgd", "categorical_crossentropy", jit_compile=True)
-    model.compile("sgd", "categorical_crossentropy")
-    assert not model.jit_compile
+def test_refresh_compiles_with_xla(flow):
+    x, y = _batch(8)
+    classifier = _classifier()
+    aug = augment.LatentAdversarial(flow, eps=0.5, steps=1, refresh=2, amortized=True)
+    model = _model(flow, aug, num_examples=8, classifier=classifier)
+    step = tf.function(lambda a, b, i: aug(a, b, classifier, seed=SEED,
+                                           examples=Examples(index=i))[0],
+                       jit_compile=True)
+    first = step(x, y, tf.range(8, dtype=tf.int64))
+    second = step(x, y, tf.range(8, dtype=tf.int64))
+    np.testing.assert_array_equal(first.numpy(), second.numpy())  # replayed
+    assert float(tf.reduce_max(tf.abs(_state(model, "latent_perturbation").value))) > 0
 
 
 def test_free_attack_needs_the_training_step(flow):

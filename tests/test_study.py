@@ -213,6 +213,25 @@ def test_report_numbers_are_recomputed_from_the_csv(tmp_path):
     assert set(_table_cells(rebuilt).values()) == {25.0}
 
 
+def test_cost_table_gives_ratios_to_none_and_the_flows_share(tmp_path):
+    config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10,),
+                     seeds=(3,))
+    rows = [{**r, "train_seconds": 2.0 if r["method"] == "none" else 5.0}
+            for r in _fake_rows(config, budgets=(10,))]
+    report = study.markdown_report(rows, config)
+    assert "| none | 2 |" in report and "| latent_random | 5 (2.5x) |" in report
+    assert "trained for" not in report  # the flow's export says nothing of its time
+    with open(os.path.join(config.flow, "report.json"), "w") as f:
+        json.dump({"train_seconds": 600.0, "steps": 100}, f)
+    report = study.markdown_report(rows, config)
+    assert "trained for 600 s (10 min, 100 steps) once" in report
+    assert "Amortised over the 3 runs of this study that use it, that is 200 s" in report
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    study.write_outputs(out, rows, config)
+    assert os.path.getsize(os.path.join(out, "cost.png")) > 0
+
+
 def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
     from tfaug.study.report import update_readme
     config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10, 50),

@@ -114,7 +114,6 @@ class Augmentation:
 
     mixes_labels = False  # True when it returns labels other than those it is given
     uses_training_gradient = False  # True when it needs Examples.free (see FreeGradients)
-    xla_compatible = True  # False when its shapes depend on the data (no jit_compile)
 
     def __init__(self, seed: int = 0):
         self._seed_generator = None
@@ -210,10 +209,6 @@ class Compose(Augmentation):
     @property
     def uses_training_gradient(self):
         return any(aug.uses_training_gradient for aug in self.augmentations)
-
-    @property
-    def xla_compatible(self):
-        return all(aug.xla_compatible for aug in self.augmentations)
 
     def latent_models(self):
         return [m for aug in self.augmentations for m in aug.latent_models()]

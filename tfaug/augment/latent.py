@@ -14,7 +14,7 @@ from tfaug.augment import norms
 from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
 from tfaug.augment.base import (PartialAugmentation, bind_labels, check_positive,
                                 finite_or_clean)
-from tfaug.augment.state import ExampleState, ImageBank, Part
+from tfaug.augment.state import ExampleState, ImageBank
 from tfaug.errors import ConfigError
 
 
@@ -92,8 +92,10 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     training loss (true labels) w.r.t. dz, with which dz takes one alpha step for the
     next visit (free adversarial training, Shafahi et al. 2019, in the latent).
     `steps` and the predicted-label targets are unused; implies `amortized`.
-    `refresh` k: an example's perturbed image is recomputed at every k-th visit
-    (its first included) and the last one reused in between; 1: every visit."""
+    `refresh` k: the batch is perturbed anew on every k-th training step (the first
+    included), its perturbed images banked per example; the steps in between replay
+    each example's banked image (its clean image until it has one) and run no flow
+    pass at all; 1: every step."""
 
     def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
                  norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
@@ -112,10 +114,6 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
         return self.free
 
     @property
-    def xla_compatible(self):  # a refreshed subset of the batch has a data-dependent size
-        return self.refresh == 1
-
-    @property
     def _carries(self):
         return self.amortized or self.free
 
@@ -128,45 +126,44 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
 
     def perturb(self, images, labels, classifier, seed, examples):
         model = bind_labels(self.flow, labels)
-        z = tf.stop_gradient(_latents(model, images, examples))
         if not (self._carries or self.refresh > 1):
+            z = tf.stop_gradient(_latents(model, images, examples))
             targets = predicted_targets(classifier, images)
             return _decoded(model, z + self.delta(z, classifier, targets, seed, model),
                             images)
         index = self._check_state(examples)
-        fresh = self.fresh_start(tf.shape(z), seed)
+        fresh = self.fresh_start(tf.concat([tf.shape(images)[:1],
+                                            self.flow.latent_shape], 0), seed)
         start = self._history.read(index, fresh) if self._carries else fresh
-        part = Part(self._bank.due(index) if self.refresh > 1 else None)
-        x, zp, startp, freshp = (part.take(t) for t in (images, z, start, fresh))
-        dz = examples.free.watch(startp) if self.free else startp
+        dz = examples.free.watch(start) if self.free else start
 
         def attacked():
-            """(images, perturbations, whether each decoded finitely) of the part."""
+            """(images, perturbations, whether each decoded finitely)."""
+            z = tf.stop_gradient(_latents(model, images, examples))
             d = dz if self.free else self.delta(
-                zp, classifier, predicted_targets(classifier, x), seed, model, dz)
-            decoded = model.decode(zp + d)
+                z, classifier, predicted_targets(classifier, images), seed, model, dz)
+            decoded = model.decode(z + d)
             # Accumulated steps can reach a perturbation where the decoder overflows;
             # the example then trains clean, and its history restarts (else it stays
             # stuck: a NaN gradient never moves it).
             ok = tf.reduce_all(tf.math.is_finite(decoded),
                                axis=list(range(1, decoded.shape.rank)))
-            return tf.clip_by_value(finite_or_clean(decoded, x), 0.0, 1.0), d, ok
+            return tf.clip_by_value(finite_or_clean(decoded, images), 0.0, 1.0), d, ok
 
+        writes, now = [], None
         if self.refresh == 1:
-            out, dz_new, finite = attacked()
-        else:  # no example due: nothing to run (a layer may refuse an empty batch)
-            out, dz_new, finite = tf.cond(
-                tf.size(part.positions) > 0, attacked,
-                lambda: (x, dz, tf.zeros([0], tf.bool)))
+            out, new_dz, finite = attacked()
+        else:  # between refreshes no flow pass at all: the banked images
+            now, counted = self._bank.now()
+            replayed = lambda: (self._bank.read(index, images), dz,
+                                tf.ones(tf.shape(images)[:1], tf.bool))
+            out, new_dz, finite = tf.cond(now, attacked, replayed)
+            writes += [counted, *self._bank.write(index, tf.stop_gradient(out), now)]
         if self.free:
             examples.free.on_gradient(dz, lambda g: self._carry(
-                index, part, start, freshp, finite, self._ascended(dz, g)))
-        writes = []
-        if self.refresh > 1:
-            out = part.merge(self._bank.read(index), out)
-            writes += self._bank.write(index, tf.stop_gradient(out))
-        if self.amortized and not self.free:
-            writes += self._carry(index, part, start, freshp, finite, dz_new)
+                index, now, start, fresh, finite, self._ascended(dz, g)))
+        elif self.amortized:
+            writes += self._carry(index, now, start, fresh, finite, new_dz)
         with tf.control_dependencies(writes):
             return tf.identity(out)
 
@@ -176,11 +173,13 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
         return norms.project(dz + self.alpha * norms.ascent_direction(grad, self.norm),
                              self.eps, self.norm)
 
-    def _carry(self, index, part, start, fresh, finite, dz):
-        """Stores the part's new perturbations dz (a fresh start where the decoder
-        overflowed), the other examples' unchanged; returns the write ops."""
+    def _carry(self, index, now, start, fresh, finite, dz):
+        """Stores the new perturbations dz (a fresh start where the decoder
+        overflowed; unchanged on a step that does not refresh); the write ops."""
         keep = tf.reshape(finite, [-1] + [1] * (dz.shape.rank - 1))
-        return self._history.write(index, part.merge(start, tf.where(keep, dz, fresh)))
+        rows = tf.where(keep, dz, fresh)
+        return self._history.write(index, rows if now is None
+                                   else tf.where(now, rows, start))
 
     def _check_state(self, examples):
         name = f"latent_adversarial({self._state_params()})"

@@ -25,20 +25,26 @@ class ExampleState:
         written = tf.reshape(written, [-1] + [1] * (rows.shape.rank - 1))
         return tf.where(written, rows, default)
 
-    def write(self, index, rows):
-        """Stores `rows` at `index` (every replica's, under a distribution strategy).
-        Returns the ops; whatever follows in the step should depend on them, so every
-        replica launches its collectives (these gathers, then the gradients'
-        all-reduce) in the same order."""
+    def write(self, index, rows, written=None):
+        """Stores `rows` at `index` (every replica's, under a distribution strategy)
+        and marks them written (or sets the flags `written`). Returns the ops;
+        whatever follows in the step should depend on them, so every replica launches
+        its collectives (these gathers, then the gradients' all-reduce) in the same
+        order."""
         index = tf.cast(index, tf.int64)
+        flags = None if written is None else tf.cast(written, self.written.dtype)
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             index = context.all_gather(index, 0)
             with tf.control_dependencies([index]):
                 rows = context.all_gather(tf.identity(rows), 0)
-        ones = tf.ones(tf.shape(index), self.written.dtype)
+            if flags is not None:
+                with tf.control_dependencies([rows]):
+                    flags = context.all_gather(tf.identity(flags), 0)
+        if flags is None:
+            flags = tf.ones(tf.shape(index), self.written.dtype)
         return [_variable(self.rows).scatter_update(tf.IndexedSlices(rows, index)),
-                _variable(self.written).scatter_update(tf.IndexedSlices(ones, index))]
+                _variable(self.written).scatter_update(tf.IndexedSlices(flags, index))]
 
 
 def _variable(v):
@@ -47,41 +53,30 @@ def _variable(v):
 
 
 class ImageBank:
-    """Each example's last perturbed image and its number of visits, so that its
-    perturbation is recomputed at visits 0, k, 2k, ... (`due`) and read back from here
-    in between (ATTA's carried perturbations, taken as far as the image)."""
+    """Each example's last perturbed image, and a count of the training steps, so
+    that a batch's perturbations are recomputed on every k-th step (`now`) and its
+    banked images replayed on the others (ATTA's carried perturbations, taken as far
+    as the image and refreshed on a schedule)."""
 
     def __init__(self, make_variable, name: str, num_examples: int, image_shape,
                  every: int):
         self.images = ExampleState(make_variable, name, num_examples, image_shape)
-        self.visits = ExampleState(make_variable, f"{name}_visits", num_examples, ())
+        self.steps = make_variable(f"{name}_steps", ())
         self.every = every
 
-    def due(self, index):
-        """(B,) bool: which examples of the batch get a fresh perturbation now."""
-        visits = tf.gather(self.visits.rows, index)
-        return tf.equal(tf.math.floormod(visits, float(self.every)), 0.0)
+    def now(self):
+        """(whether this step refreshes, the op that counts it)."""
+        steps = _variable(self.steps)
+        count = steps.read_value()
+        with tf.control_dependencies([count]):
+            counted = steps.assign_add(1.0)
+        return tf.equal(tf.math.floormod(count, float(self.every)), 0.0), counted
 
-    def read(self, index):
-        return tf.gather(self.images.rows, index)
+    def read(self, index, default):
+        """The banked images at `index`; `default` for examples never banked."""
+        return self.images.read(index, default)
 
-    def write(self, index, images):
-        """Stores the batch's images and counts the visit; returns the ops."""
-        visits = tf.gather(self.visits.rows, index) + 1.0
-        return self.images.write(index, images) + self.visits.write(index, visits)
-
-
-class Part:
-    """Some examples of a batch (positions `where`), or all of it: `take` selects
-    them from a batch tensor, `merge` puts their new values back into one."""
-
-    def __init__(self, where=None):
-        self.positions = None if where is None else tf.where(where)[:, 0]
-
-    def take(self, t):
-        return t if self.positions is None else tf.gather(t, self.positions)
-
-    def merge(self, whole, part):
-        if self.positions is None:
-            return part
-        return tf.tensor_scatter_nd_update(whole, self.positions[:, None], part)
+    def write(self, index, images, now):
+        """Banks the batch's images if `now` (else keeps what is there); the ops."""
+        old = tf.gather(self.images.written, index)
+        return self.images.write(index, images, tf.where(now, tf.ones_like(old), old))

@@ -293,8 +293,8 @@ def _convergence_section(rows, config, budgets):
 
 
 def flow_cost(config) -> Optional[dict]:
-    """How long the study's flow took to train ({"seconds", "steps", "images"}), from
-    the report exported with it (--flow, else the one shipped for the dataset); None
+    """How long the study's flow took to train ({"seconds", "steps", "directory"}),
+    from the report exported with it (--flow, else the one shipped for the dataset); None
     when the study uses no flow or its report does not say."""
     if not any(registry.needs_flow(named(m)[1]) for m in config.methods):
         return None

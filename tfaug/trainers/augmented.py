@@ -181,16 +181,10 @@ class AugmentedModel(keras.Model):
 
     # -- Keras API, with inputs checked first ---------------------------------------
     def compile(self, *args, jit_compile="auto", **kwargs):
-        """keras.Model.compile; jit_compile "auto" means XLA when a GPU is visible,
-        the strategy has one replica (tfaug.config.use_xla) and the augmentation's
-        shapes are static (not so with latent_adversarial(refresh>1))."""
+        """keras.Model.compile; jit_compile "auto" means XLA when a GPU is visible and
+        the strategy has one replica (tfaug.config.use_xla)."""
         if jit_compile == "auto":
-            jit_compile = self.augmentation.xla_compatible and use_xla(
-                None, self.distribute_strategy.num_replicas_in_sync)
-        elif jit_compile and not self.augmentation.xla_compatible:
-            raise ConfigError(f"{self.augmentation!r} works on a part of each batch "
-                              "whose size depends on the data, which XLA cannot "
-                              "compile: set jit_compile=False (--jit=false).")
+            jit_compile = use_xla(None, self.distribute_strategy.num_replicas_in_sync)
         super().compile(*args, jit_compile=jit_compile, **kwargs)
 
     def fit(self, x=None, y=None, *args, **kwargs):
