@@ -5,9 +5,10 @@ Configurations from the Glow issue:
   (b) 28x28x1, L=2, K=8, width 64, training batch 64
   (paper) the paper's CIFAR-10 Glow: 32x32x3, L=3, K=32, width 512, tanh coupling,
           training batch 16 (the reference harness' A3), about 0.3 s per image here
-encode/decode at batch --eval_batch (256; 16 for the paper's Glow). Each figure is the median of --repeats
-timed runs of --iters calls after a warm-up (compilation excluded); --out writes them
-as JSON for benchmarks/compare.py. Run with the machine otherwise idle:
+encode/decode at batch --eval_batch (256; 16 for the paper's Glow). Each figure is
+the median of --repeats timed runs of --iters calls after a warm-up (compilation
+excluded); --out writes them as JSON for benchmarks/compare.py. Run with the machine
+otherwise idle:
   .venv/bin/python benchmarks/flow_throughput.py [--jit] [--configs=b]
 """
 

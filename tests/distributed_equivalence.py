@@ -1,10 +1,10 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
-attack: plain, amortised, free, refreshed every k-th step) and the same Glow (FlowTrainer) on one CPU device and
-under MirroredStrategy over two logical CPU devices, on the same data, and checks that
-the weights and the amortised attack's per-example state agree; then trains under the
-two replicas what several GPUs get by default with mixed precision (no XLA). A
-separate process, because logical devices must be configured before TensorFlow
-initialises."""
+attack: plain, amortised, free, refreshed every k-th step) and the same Glow
+(FlowTrainer) on one CPU device and under MirroredStrategy over two logical CPU
+devices, on the same data, and checks that the weights and the attack's per-example
+state agree; then trains under the two replicas what several GPUs get by default with
+mixed precision (no XLA). A separate process, because logical devices must be
+configured before TensorFlow initialises."""
 
 import os
 import sys

@@ -45,3 +45,18 @@ def toy_images(n=64, shape=(8, 8, 1), seed=0):
 def toy_split(n=64, shape=(8, 8, 1), seed=0, split="train"):
     info = DatasetInfo("toy", split, shape, tuple("ab"), n, "memory")
     return LabeledImages(toy_images(n, shape, seed), np.arange(n) % 2, info)
+
+
+def toy_flow():
+    """A frozen 2-level Glow on 8x8x1, initialised on toy images."""
+    from tfaug.flows import Glow, GlowConfig
+    glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
+    glow.initialize(toy_split(32).images / np.float32(255))
+    glow.trainable = False
+    return glow
+
+
+def toy_batch(n=16, seed=0):
+    """(images in [0, 1], one-hot labels) of n toy examples."""
+    data = toy_split(n, seed=seed)
+    return tf.constant(data.images / np.float32(255)), tf.one_hot(data.labels, 2)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flow_helpers import toy_split
+from flow_helpers import toy_batch, toy_flow, toy_split
 from tfaug import augment, config as cfglib, flows, models
 from tfaug.augment import Examples, norms
 from tfaug.errors import ConfigError
@@ -21,10 +21,7 @@ SEED = tf.constant([3, 4])
 
 @pytest.fixture(scope="module")
 def flow():
-    glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
-    glow.initialize(toy_split(32).images / np.float32(255))
-    glow.trainable = False
-    return glow
+    return toy_flow()
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +32,7 @@ def classifier():
     return model
 
 
-def _batch(n=16, seed=0):
-    data = toy_split(n, seed=seed)
-    return tf.constant(data.images / np.float32(255)), tf.one_hot(data.labels, 2)
+_batch = toy_batch
 
 
 def _state_model(aug, classifier, num_examples):

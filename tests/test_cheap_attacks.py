@@ -1,6 +1,6 @@
 """The cheaper latent attacks: `free` (the perturbation's gradient from the weights'
-backward pass) and `refresh` (perturbed images recomputed every k-th step, banked
-and replayed in between). Each stays in its eps-ball, follows its definition exactly, and
+backward pass) and `refresh` (perturbed images recomputed every k-th step, banked and
+replayed in between). Each stays in its eps-ball, follows its definition exactly, and
 refresh=1 trains as today's amortised attack."""
 
 import keras
@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flow_helpers import toy_split
+from flow_helpers import toy_batch, toy_flow, toy_split
 from tfaug import augment, models
 from tfaug.augment import Examples, norms
 from tfaug.errors import ConfigError
-from tfaug.flows import Glow, GlowConfig
 from tfaug.trainers.augmented import AugmentedModel
 
 SEED = tf.constant([3, 4])
@@ -20,10 +19,7 @@ SEED = tf.constant([3, 4])
 
 @pytest.fixture(scope="module")
 def flow():
-    glow = Glow(GlowConfig((8, 8, 1), levels=2, steps=1, width=8))
-    glow.initialize(toy_split(32).images / np.float32(255))
-    glow.trainable = False
-    return glow
+    return toy_flow()
 
 
 def _classifier(seed=0):
@@ -33,9 +29,7 @@ def _classifier(seed=0):
     return model
 
 
-def _batch(n=16, seed=0):
-    data = toy_split(n, seed=seed)
-    return tf.constant(data.images / np.float32(255)), tf.one_hot(data.labels, 2)
+_batch = toy_batch
 
 
 def _model(flow, spec, num_examples=16, classifier=None, lr=0.1):

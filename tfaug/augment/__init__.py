@@ -8,10 +8,11 @@ spec: tfaug.augment.registry.
 """
 
 from tfaug.augment.base import (Augmentation, Compose, Examples, FreeGradients,
-                                LatentModel, NoAugmentation, PartialAugmentation, bind_classes)
+                                LatentModel, NoAugmentation, PartialAugmentation,
+                                bind_classes)
 from tfaug.augment.image import Cutout, ImagePGD, Mixup, Standard
 from tfaug.augment.latent import LatentAdversarial, LatentRandom
 
-__all__ = ["Augmentation", "Compose", "Cutout", "Examples", "FreeGradients",
-           "ImagePGD", "LatentAdversarial", "LatentModel", "LatentRandom", "Mixup", "NoAugmentation",
+__all__ = ["Augmentation", "Compose", "Cutout", "Examples", "FreeGradients", "ImagePGD",
+           "LatentAdversarial", "LatentModel", "LatentRandom", "Mixup", "NoAugmentation",
            "PartialAugmentation", "Standard", "bind_classes"]
