@@ -103,8 +103,8 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
                  seed: int = 0):
         super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
         if not isinstance(refresh, int) or refresh < 1:
-            raise ConfigError(f"refresh must be an integer >= 1 (visits between fresh "
-                              f"perturbations), got {refresh!r}.")
+            raise ConfigError(f"refresh must be an integer >= 1 (training steps "
+                              f"between fresh perturbations), got {refresh!r}.")
         self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
         self.refresh = refresh
         self._history = self._bank = None
