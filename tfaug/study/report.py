@@ -15,7 +15,7 @@ from tfaug import io
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
-from tfaug.errors import ConfigError
+from tfaug.errors import CheckpointError, ConfigError
 from tfaug.study.convergence import PLATEAU_THRESHOLD
 from tfaug.study.stats import Paired, mean_and_sd, paired
 
@@ -294,15 +294,16 @@ def _convergence_section(rows, config, budgets):
 
 def flow_cost(config) -> Optional[dict]:
     """How long the study's flow took to train ({"seconds", "steps", "directory"}),
-    from the report exported with it (--flow, else the one shipped for the dataset); None
-    when the study uses no flow or its report does not say."""
+    from the report exported with it (--flow, else the one shipped for the dataset);
+    None when the study uses no flow or its report does not say."""
     if not any(registry.needs_flow(named(m)[1]) for m in config.methods):
         return None
     from tfaug.flows.export import PRETRAINED_DIR
-    directory = config.flow or os.path.join(PRETRAINED_DIR, config.dataset)
     try:
+        directory = config.flow or io.shipped(PRETRAINED_DIR, config.dataset,
+                                              "glow.json", "flow")
         report = io.read_json(os.path.join(directory, "report.json"), default={})
-    except (OSError, ValueError):  # unreadable: the cost goes unreported, not the study
+    except (CheckpointError, OSError, ValueError):  # the cost unreported, not the study
         return None
     if not isinstance(report, dict) or not report.get("train_seconds"):
         return None
@@ -312,8 +313,16 @@ def flow_cost(config) -> Optional[dict]:
             "directory": os.path.relpath(directory, root) if inside else directory}
 
 
-def _flow_runs(rows) -> List[dict]:
-    return [r for r in rows if registry.needs_flow(r["augmentation"])]
+def _flow_share(rows, config) -> Optional[dict]:
+    """flow_cost with the methods that use the flow ("methods"), how many runs do
+    ("runs") and the flow's seconds per such run ("per_run"); None without a flow or
+    its time."""
+    flow = flow_cost(config)
+    users = [r for r in rows if registry.needs_flow(r["augmentation"])]
+    if not flow or not users:
+        return None
+    return {**flow, "methods": {r["method"] for r in users}, "runs": len(users),
+            "per_run": flow["seconds"] / len(users)}
 
 
 def _cost_section(rows, methods, budgets, head, rule, config):
@@ -328,17 +337,15 @@ def _cost_section(rows, methods, budgets, head, rule, config):
             ratio = f" ({t / base:.1f}x)" if m != "none" and base > 0 else ""
             cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    flow = flow_cost(config)
-    users = _flow_runs(rows)
-    if flow and users:
-        share = flow["seconds"] / len(users)
+    flow = _flow_share(rows, config)
+    if flow:
         lines += ["", f"The flow these latent methods use ({flow['directory']}) trained "
                   f"for {flow['seconds']:.0f} s ({flow['seconds'] / 60:.0f} min"
                   + (f", {flow['steps']} steps" if flow.get("steps") else "")
-                  + f") once, without labels. Amortised over the {len(users)} runs of "
-                  f"this study that use it, that is {share:.0f} s per run on top of the "
-                  "seconds above (the hollow markers in cost.png); a study of one run "
-                  "would pay all of it."]
+                  + f") once, without labels. Amortised over the {flow['runs']} runs "
+                  f"of this study that use it, that is {flow['per_run']:.0f} s per run on "
+                  "top of the seconds above (the hollow markers in cost.png); a study of "
+                  "one run would pay all of it."]
     return lines
 
 
@@ -423,8 +430,7 @@ def plot_cost(rows, config) -> bytes:
     latent methods a hollow marker adds their share of the flow's training time."""
     plt = _pyplot()
     methods, budgets = _methods_and_budgets(rows, config)
-    flow, users = flow_cost(config), _flow_runs(rows)
-    share = flow["seconds"] / len(users) if flow and users else None
+    flow = _flow_share(rows, config)
     fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
                              squeeze=False)
     for ax, b in zip(axes[0], budgets):
@@ -437,12 +443,11 @@ def plot_cost(rows, config) -> bytes:
                 t, a = zip(*pts)
                 bar = ax.errorbar(np.mean(t), 100 * np.mean(a), xerr=np.std(t),
                                   yerr=100 * np.std(a), marker="o", capsize=2, label=m)
-                if share and variant == MAIN and any(
-                        registry.needs_flow(r["augmentation"]) for r in rows
-                        if r["method"] == name and r["labels_per_class"] == b):
-                    ax.plot([np.mean(t), np.mean(t) + share], [100 * np.mean(a)] * 2,
-                            ":", color=bar[0].get_color())
-                    ax.plot(np.mean(t) + share, 100 * np.mean(a), "o", mfc="none",
+                if flow and variant == MAIN and name in flow["methods"]:
+                    shifted = np.mean(t) + flow["per_run"]
+                    ax.plot([np.mean(t), shifted], [100 * np.mean(a)] * 2, ":",
+                            color=bar[0].get_color())
+                    ax.plot(shifted, 100 * np.mean(a), "o", mfc="none",
                             color=bar[0].get_color())
         ax.set_xscale("log")
         ax.set_title(f"{b} labels per class")

@@ -229,7 +229,7 @@ def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-        jit_compile="auto" if config.jit is None else config.jit)
+        jit_compile=cfglib.use_xla(config.jit))
     # Built now, so weights loaded into a fresh model (Keras Tuner's Hyperband rounds)
     # bring their optimizer state and step count, and the schedule continues.
     model.optimizer.build(model.trainable_variables)
