@@ -17,7 +17,7 @@ from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.study.convergence import PLATEAU_THRESHOLD
-from tfaug.study.stats import Paired, mean_and_sd, paired
+from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
 
 COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
            "augmentation", "lr", "steps", "val_accuracy", "test_accuracy",
@@ -327,14 +327,22 @@ def _flow_share(rows, config) -> Optional[dict]:
 
 def _cost_section(rows, methods, budgets, head, rule, config):
     lines = ["", "## Cost", "", "Training seconds per run (mean over seeds: the epochs "
-             "including their validation, plus encoding cached latents), 2 CPU cores, "
-             "and in brackets the ratio to `none`'s at the same budget. Plot: cost.png.",
+             "including their validation, plus encoding cached latents), 2 CPU cores. "
+             "In brackets the ratio to `none`'s at the same budget, paired by seed (the "
+             "geometric mean of the per-seed ratios with its 95% t interval), so that a "
+             "change in the machine's speed between seeds cancels. Plot: cost.png.",
              "", head, rule]
     for m in methods:
         cells = []
         for b in budgets:
-            t, base = mean_seconds(rows, b, m), mean_seconds(rows, b, "none")
-            ratio = f" ({t / base:.1f}x)" if m != "none" and base > 0 else ""
+            t = mean_seconds(rows, b, m)
+            mine, base = (by_seed(rows, b, name, key="train_seconds")
+                          for name in (m, "none"))
+            ratio = ""
+            if m != "none" and set(mine) & set(base):
+                r = paired_ratio(mine, base)
+                ratio = (f" ({r.mean:.2f}x [{r.low:.2f}, {r.high:.2f}])" if r.n > 1
+                         else f" ({r.mean:.2f}x)")
             cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     flow = _flow_share(rows, config)

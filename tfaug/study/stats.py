@@ -2,7 +2,8 @@
 
 Runs with the same seed share the labelled subset, the initial weights and the data
 order, so the measure of a method against a baseline is the per-seed difference.
-`paired` gives its mean and a two-sided t interval over seeds.
+`paired` gives its mean and a two-sided t interval over seeds; `paired_ratio` the same
+for a ratio (of training seconds, say), on the log scale.
 """
 
 import dataclasses
@@ -43,6 +44,16 @@ def paired(a: Dict[int, float], b: Dict[int, float], level: float = 0.95) -> Pai
     half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1)
                  / math.sqrt(len(d)))
     return Paired(mean, mean - half, mean + half, len(d), level)
+
+
+def paired_ratio(a: Dict[int, float], b: Dict[int, float], level: float = 0.95) -> Paired:
+    """The geometric mean of a / b over the seeds both have, with its t interval (the
+    paired difference of logs, exponentiated): a cost ratio in which whatever slowed
+    or sped up one seed's sitting cancels."""
+    logs = paired({s: math.log(v) for s, v in a.items()},
+                  {s: math.log(v) for s, v in b.items()}, level)
+    return Paired(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n,
+                  level)
 
 
 def mean_and_sd(values: Sequence[float]):
