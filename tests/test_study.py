@@ -237,6 +237,35 @@ def test_cost_table_gives_ratios_to_none_and_the_flows_share(tmp_path):
     assert os.path.getsize(os.path.join(out, "cost.png")) > 0
 
 
+def test_frontier_places_each_method_by_paired_cost_ratio_and_gain(tmp_path):
+    from conftest import run_script
+    from tfaug.study.report import frontier_points
+
+    config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10,),
+                     seeds=(3,))
+    seconds = {"none": (2.0, 8.0, 4.0), "latent_random": (6.0, 8.0, 12.0)}
+    accuracy = {"none": (0.70, 0.72, 0.71), "latent_random": (0.72, 0.73, 0.74)}
+    rows = [{**r, "train_seconds": seconds[r["method"]][r["seed"]],
+             "test_accuracy": accuracy[r["method"]][r["seed"]]}
+            for r in _fake_rows(config, budgets=(10,))]
+    (cost, gain), = frontier_points(rows).values()
+    assert cost.mean == pytest.approx(3 ** (2 / 3)) and cost.n == 3
+    assert gain.mean == pytest.approx(2.0) and gain.low < 2.0 < gain.high
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    study.write_outputs(out, rows, config)
+    png = str(tmp_path / "frontier.png")
+    done = run_script("frontier.py", f"--study=a={out}/results.csv",
+                      f"--study=b={out}/results.csv", f"--out={png}")
+    assert done.returncode == 0, done.stderr
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    for arg, message in [("--study=nolabel", "write LABEL=PATH"),
+                         (f"--study=a={out}/missing.csv", "no file")]:
+        done = run_script("frontier.py", arg, f"--out={png}")
+        assert done.returncode == 2 and message in done.stderr
+        assert "Traceback" not in done.stderr
+
+
 def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
     from tfaug.study.report import update_readme
     config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10, 50),

@@ -464,3 +464,58 @@ def plot_cost(rows, config) -> bytes:
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=6)
     return _png(fig, plt)
+
+
+def frontier_points(rows, baseline="none") -> Dict[Tuple[int, str], Tuple[Paired, Paired]]:
+    """{(budget, method): (cost ratio to `baseline`, test-accuracy gain over it in
+    points)}, both paired by seed within the study, so studies run in different
+    sittings can be set side by side."""
+    points = {}
+    for b in sorted({r["labels_per_class"] for r in rows}):
+        base_acc, base_s = (by_seed(rows, b, baseline, key=k)
+                            for k in ("test_accuracy", "train_seconds"))
+        for m in sorted({r["method"] for r in rows if r["variant"] == MAIN} - {baseline}):
+            acc, s = by_seed(rows, b, m), by_seed(rows, b, m, key="train_seconds")
+            if set(acc) & set(base_acc):
+                points[b, m] = (paired_ratio(s, base_s), paired(acc, base_acc).scaled(100))
+    return points
+
+
+def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
+    """PNG bytes: for each budget, every method of every study (marker per study) at
+    its paired cost ratio and accuracy gain over `none` with their 95% intervals; the
+    dashed line joins the frontier (no other point is cheaper and at least as good)."""
+    plt = _pyplot()
+    points = {name: frontier_points(rows) for name, rows in studies.items()}
+    budgets = sorted({b for p in points.values() for b, _ in p})
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4.5), dpi=110,
+                             squeeze=False)
+    colors, markers, palette = {}, "osD^v<>p", plt.get_cmap("tab20").colors
+    for ax, b in zip(axes[0], budgets):
+        ax.plot(1, 0, "k*", markersize=10, label="none")
+        ends = [(1.0, 0.0)]
+        for (name, p), marker in zip(points.items(), markers):
+            for (budget, m), (cost, gain) in p.items():
+                if budget != b:
+                    continue
+                color = colors.setdefault(m, palette[len(colors) % len(palette)])
+                err = lambda d: ([[d.mean - d.low], [d.high - d.mean]]
+                                 if d.n > 1 else None)
+                ax.errorbar(cost.mean, gain.mean, xerr=err(cost), yerr=err(gain),
+                            fmt=marker, color=color, capsize=2, alpha=0.9,
+                            label=f"{m} ({name})")
+                ends.append((cost.mean, gain.mean))
+        best, line = -math.inf, []
+        for x, y in sorted(ends):
+            if y > best:
+                best = y
+                line.append((x, y))
+        ax.step(*zip(*line), "k--", where="post", linewidth=0.8, alpha=0.6)
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.set_xscale("log")
+        ax.set_title(f"{b} labels per class")
+        ax.set_xlabel("training seconds, x none's (paired by seed)")
+        ax.set_ylabel("test accuracy gain over none (points)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=6)
+    return _png(fig, plt)
