@@ -44,7 +44,10 @@ data:
 # With PEER_DIR (an extracted flow-lp checkout) and PEER_PYTHON (a Python with CPU
 # PyTorch; see ../shared/bench/peer/README.md), the reference runs before tfaug in each
 # of BENCH_ROUNDS interleaved rounds of the same sitting, and benchmarks/compare.py
-# prints the median img/s and tfaug / flow-lp ratios with their range.
+# prints the median img/s and tfaug / flow-lp ratios with their range. With BEFORE_DIR
+# (a checkout of an earlier commit, e.g. `git worktree add ../before <commit>`), its own
+# benchmark scripts run in each round too, with this environment, and compare.py adds
+# every tfaug row with the ratio now / before.
 PEER_PYTHON ?= python3
 PEER_BENCH ?= ../shared/bench/peer/peer_bench.py
 BENCH_DIR ?= runs/bench
@@ -60,12 +63,20 @@ bench: setup
 	  $(PY) benchmarks/flow_throughput.py --out=$(BENCH_DIR)/flow$$i.json; \
 	  $(PY) benchmarks/augment_throughput.py --setups=lenet,small_cnn \
 	    --out=$(BENCH_DIR)/augment$$i.json; \
+	  if [ -n "$(BEFORE_DIR)" ]; then \
+	    (cd $(BEFORE_DIR) && export PYTHONPATH=$(BEFORE_DIR) && \
+	     $(abspath $(PY)) benchmarks/flow_throughput.py --out=$(abspath $(BENCH_DIR))/before_flow$$i.json && \
+	     $(abspath $(PY)) benchmarks/augment_throughput.py --setups=lenet,small_cnn \
+	       --out=$(abspath $(BENCH_DIR))/before_augment$$i.json); fi; \
 	done
 	@if [ -n "$(PEER_DIR)" ]; then \
 	  r=$$(seq 1 $(BENCH_ROUNDS)); \
 	  $(PY) benchmarks/compare.py --flow $$(for i in $$r; do echo $(BENCH_DIR)/flow$$i.json; done) \
 	    --augment $$(for i in $$r; do echo $(BENCH_DIR)/augment$$i.json; done) \
-	    --peer $$(for i in $$r; do echo $(BENCH_DIR)/peer$$i.json; done); fi
+	    --peer $$(for i in $$r; do echo $(BENCH_DIR)/peer$$i.json; done) \
+	    $$(if [ -n "$(BEFORE_DIR)" ]; then \
+	      echo --before_flow; for i in $$r; do echo $(BENCH_DIR)/before_flow$$i.json; done; \
+	      echo --before_augment; for i in $$r; do echo $(BENCH_DIR)/before_augment$$i.json; done; fi); fi
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -9,6 +9,10 @@ by round and prints the median img/s and the median ratio with its range.
 
   python benchmarks/compare.py --flow F1.json [F2.json ...] --augment A1.json [...] \
       --peer P1.json [...]
+
+With --before_flow/--before_augment (the same scripts run from an earlier commit, in
+the same rounds of the same sitting) it also prints every tfaug row of both commits
+with the ratio now / before, to show that nothing got slower.
 """
 
 import argparse
@@ -100,14 +104,39 @@ def rounds_table(tables: list) -> list:
     return out
 
 
+def flatten(flow: dict, augment: dict) -> dict:
+    """{(file, setup or config, row): img/s} of one round's tfaug figures."""
+    return {(kind, group, row): value
+            for kind, groups in (("flow", flow), ("augment", augment))
+            for group, rows in groups.items() for row, value in rows.items()}
+
+
+def before_table(now: list, before: list) -> list:
+    """[(row, median before, median now, median ratio, min, max)] for the rows every
+    round of both commits has; now and before are flatten()'s outputs per round."""
+    out = []
+    for key in now[0]:
+        if all(key in r for r in now + before):
+            ratios = [n[key] / b[key] for n, b in zip(now, before)]
+            out.append((key, statistics.median(b[key] for b in before),
+                        statistics.median(n[key] for n in now),
+                        statistics.median(ratios), min(ratios), max(ratios)))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flow", required=True, nargs="+")
     parser.add_argument("--augment", required=True, nargs="+")
     parser.add_argument("--peer", required=True, nargs="+")
+    parser.add_argument("--before_flow", nargs="+", default=[])
+    parser.add_argument("--before_augment", nargs="+", default=[])
     args = parser.parse_args()
     if not len(args.flow) == len(args.augment) == len(args.peer):
         parser.error("give one --flow, --augment and --peer file per round.")
+    if (args.before_flow or args.before_augment) and not (
+            len(args.before_flow) == len(args.before_augment) == len(args.flow)):
+        parser.error("give one --before_flow and --before_augment file per round.")
     load = lambda p: json.load(open(p))
     tables = [table({"flow": load(f)["configs"], "augment": load(a)["setups"]},
                     load(p)) for f, a, p in zip(args.flow, args.augment, args.peer)]
@@ -119,6 +148,16 @@ def main():
     for what, a, b, ratio, low, high in rows:
         extra = f" ({low:.2f}-{high:.2f})" if n > 1 else ""
         print(f"| {what} | {b:.0f} | {a:.0f} | {ratio:.2f}{extra} |")
+    if args.before_flow:
+        rounds = lambda flows, augments: [
+            flatten(load(f)["configs"], load(a)["setups"]) for f, a in zip(flows, augments)]
+        print(f"\n| tfaug row | before img/s | now img/s | now / before{span} |")
+        print("|---|---|---|---|")
+        for (kind, group, row), b, a, ratio, low, high in before_table(
+                rounds(args.flow, args.augment),
+                rounds(args.before_flow, args.before_augment)):
+            extra = f" ({low:.2f}-{high:.2f})" if n > 1 else ""
+            print(f"| {kind} {group}: {row} | {b:.0f} | {a:.0f} | {ratio:.2f}{extra} |")
 
 
 if __name__ == "__main__":

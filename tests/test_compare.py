@@ -30,3 +30,16 @@ def test_ratio_is_paired_by_round_and_median_taken():
 def test_row_missing_in_one_round_is_dropped():
     partial = compare.table({"flow": {}, "augment": {}}, {"A": {}})
     assert compare.rounds_table([_round(200, 100), partial]) == []
+
+
+def test_before_rows_pair_commits_by_round_and_skip_rows_one_lacks():
+    now = [compare.flatten({"a": {"decode": 120.0}}, {"lenet": {"clean": 80.0,
+                                                              "free": 50.0}}),
+           compare.flatten({"a": {"decode": 90.0}}, {"lenet": {"clean": 60.0,
+                                                             "free": 40.0}})]
+    before = [compare.flatten({"a": {"decode": 100.0}}, {"lenet": {"clean": 100.0}}),
+              compare.flatten({"a": {"decode": 100.0}}, {"lenet": {"clean": 50.0}})]
+    rows = {key: rest for key, *rest in compare.before_table(now, before)}
+    assert set(rows) == {("flow", "a", "decode"), ("augment", "lenet", "clean")}
+    assert rows["flow", "a", "decode"] == [100.0, 105.0, pytest.approx(1.05), 0.9, 1.2]
+    assert rows["augment", "lenet", "clean"][2:] == [pytest.approx(1.0), 0.8, 1.2]
