@@ -1,6 +1,7 @@
 """Plots the accuracy/cost frontier of one or more finished studies: every method at
 its training seconds and test-accuracy gain, both relative to its own study's `none`
-and paired by seed, so studies from different sittings can share one plot.
+and paired by seed, so studies from different sittings can share one plot. The points
+also go, as a Markdown table, beside the PNG (.md) and to stdout.
 
   python bin/frontier.py --study=full=docs/study_full/results.csv \
       --study=cheap=docs/study_cost/results.csv --out=docs/study_cost/frontier.png
@@ -22,7 +23,7 @@ def main(argv):
     del argv
     from tfaug import io
     from tfaug.errors import ConfigError
-    from tfaug.study.report import plot_frontier, read_rows
+    from tfaug.study.report import frontier_table, plot_frontier, read_rows
 
     studies = {}
     for item in FLAGS.study:
@@ -37,8 +38,10 @@ def main(argv):
         if not any(r["method"] == "none" for r in rows):
             raise ConfigError(f"{path} has no `none` runs to measure the others against.")
         studies[label] = rows
+    table = frontier_table(studies)
     io.write_atomic(FLAGS.out, plot_frontier(studies))
-    print(f"frontier: {FLAGS.out}")
+    io.write_atomic(os.path.splitext(FLAGS.out)[0] + ".md", table.encode())
+    print(table + f"frontier: {FLAGS.out}")
 
 
 if __name__ == "__main__":

@@ -259,6 +259,9 @@ def test_frontier_places_each_method_by_paired_cost_ratio_and_gain(tmp_path):
                       f"--study=b={out}/results.csv", f"--out={png}")
     assert done.returncode == 0, done.stderr
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    table = open(str(tmp_path / "frontier.md")).read()
+    assert "| 10 | latent_random (a) | 2.08 [0.43, 10.05] | +2.00 [" in table
+    assert table in done.stdout
     for arg, message in [("--study=nolabel", "write LABEL=PATH"),
                          (f"--study=a={out}/missing.csv", "no file")]:
         done = run_script("frontier.py", arg, f"--out={png}")

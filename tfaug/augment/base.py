@@ -159,6 +159,7 @@ class Augmentation:
 
     def check_image_shape(self, image_shape) -> None:
         """A clear error when images of `image_shape` (H, W, C) do not suit it."""
+        return None  # (a body AutoGraph can convert: a docstring alone it cannot)
 
     def build_state(self, num_examples: int, make_variable) -> None:
         """Creates per-example state with make_variable(name, shape) (zero-filled

@@ -481,6 +481,20 @@ def frontier_points(rows, baseline="none") -> Dict[Tuple[int, str], Tuple[Paired
     return points
 
 
+def frontier_table(studies: Dict[str, List[dict]]) -> str:
+    """The points of plot_frontier as a Markdown table, per budget cheapest first."""
+    points = [(b, cost, gain, m, name) for name, rows in studies.items()
+              for (b, m), (cost, gain) in frontier_points(rows).items()]
+    interval = lambda d, f: (f"{d.mean:{f}} [{d.low:{f}}, {d.high:{f}}]" if d.n > 1
+                             else f"{d.mean:{f}}")
+    lines = ["| labels/class | method (study) | seconds, x none's | gain over none "
+             "(points) | seeds |", "|---|---|---|---|---|"]
+    for b, cost, gain, m, name in sorted(points, key=lambda p: (p[0], p[1].mean)):
+        lines.append(f"| {b} | {m} ({name}) | {interval(cost, '.2f')} | "
+                     f"{interval(gain, '+.2f')} | {cost.n} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
     """PNG bytes: for each budget, every method of every study (marker per study) at
     its paired cost ratio and accuracy gain over `none` with their 95% intervals; the
