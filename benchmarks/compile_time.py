@@ -14,14 +14,11 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from tfaug import augment, models  # noqa: E402
-from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
+from fixtures import flow_b_batch, training_model  # noqa: E402
+from tfaug import augment  # noqa: E402
 
 flags.DEFINE_integer("steps", 2, "Ascent steps per visit of the attacks.")
 flags.DEFINE_string("out", None, "Write the figures as JSON here.")
@@ -33,15 +30,9 @@ OPTIONS = {"none": None, "amortised": dict(amortized=True),
 
 
 def build_seconds(glow, options, batch):
-    keras.utils.set_random_seed(0)
     aug = augment.NoAugmentation() if options is None else augment.LatentAdversarial(
         glow, eps=0.5, alpha=0.1, steps=FLAGS.steps, **options)
-    model = AugmentedModel(models.build("small_cnn", (28, 28, 1), 10), aug,
-                           num_examples=ROWS)
-    model.build((None, 28, 28, 1))
-    model.compile(keras.optimizers.SGD(0.01, momentum=0.9),
-                  keras.losses.CategoricalCrossentropy(from_logits=True))
-    step = tf.function(model.train_step)
+    step = tf.function(training_model(aug, "small_cnn", ROWS).train_step)
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -52,14 +43,7 @@ def build_seconds(glow, options, batch):
 
 def main(argv):
     del argv
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.uniform(size=(BATCH, 28, 28, 1)).astype(np.float32))
-    y = tf.one_hot(rng.integers(0, 10, BATCH), 10)
-    glow = Glow(GlowConfig((28, 28, 1), 2, 8, 64))
-    glow.initialize(x)
-    glow.trainable = False
-    batch = ({"images": x, "index": tf.range(BATCH, dtype=tf.int64),
-              "latents": glow.encode(x)}, y)
+    glow, batch = flow_b_batch(BATCH)
     figures = {}
     for label, options in OPTIONS.items():
         first, built = build_seconds(glow, options, batch)

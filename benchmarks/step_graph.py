@@ -13,14 +13,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app  # noqa: E402
 
-from tfaug import augment, models  # noqa: E402
-from tfaug.flows import Glow, GlowConfig  # noqa: E402
-from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
+from fixtures import flow_b_batch, training_model  # noqa: E402
+from tfaug import augment  # noqa: E402
 
 BATCH = 128
 ATTACK = dict(eps=1.0, alpha=0.5, norm="l2", random_start=True)
@@ -43,11 +40,12 @@ def op_counts(step, batch):
     graph = tf.function(step).get_concrete_function(batch).graph
     counts = collections.Counter()
 
-    def visit(g):
+    def visit(g):  # the graph and the functions it holds (a tf.cond's branches)
         for op in g.get_operations():
             counts[op.type] += 1
         for f in getattr(g, "_functions", {}).values():
-            visit(f.graph) if hasattr(f, "graph") else None
+            if hasattr(f, "graph"):
+                visit(f.graph)
 
     visit(graph)
     return counts
@@ -55,14 +53,7 @@ def op_counts(step, batch):
 
 def main(argv):
     del argv
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.uniform(size=(BATCH, 28, 28, 1)).astype(np.float32))
-    y = tf.one_hot(rng.integers(0, 10, BATCH), 10)
-    glow = Glow(GlowConfig((28, 28, 1), 2, 8, 64))
-    glow.initialize(x)
-    glow.trainable = False
-    cached = {"images": x, "index": tf.range(BATCH, dtype=tf.int64),
-              "latents": glow.encode(x)}
+    glow, (cached, y) = flow_b_batch(BATCH)
     print(f"tfaug from {os.path.dirname(augment.__file__)}")
     for label, (name, kwargs, use_cache) in ROWS.items():
         try:
@@ -71,13 +62,9 @@ def main(argv):
         except TypeError:
             print(f"  {label:<40} (not in this checkout)")
             continue
-        keras.utils.set_random_seed(0)
-        model = AugmentedModel(models.build("lenet", (28, 28, 1), 10), aug,
-                               num_examples=1024)
-        model.build((None, 28, 28, 1))
-        model.compile(keras.optimizers.SGD(0.01, momentum=0.9),
-                      keras.losses.CategoricalCrossentropy(from_logits=True))
-        counts = op_counts(model.train_step, (cached if use_cache else x, y))
+        model = training_model(aug, "lenet", 1024)
+        counts = op_counts(model.train_step,
+                           (cached if use_cache else cached["images"], y))
         heavy = sum(n for t, n in counts.items()
                     if t in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter",
                              "MatMul", "BatchMatMulV2"))

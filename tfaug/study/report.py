@@ -457,13 +457,19 @@ def plot_cost(rows, config) -> bytes:
                             color=bar[0].get_color())
                     ax.plot(shifted, 100 * np.mean(a), "o", mfc="none",
                             color=bar[0].get_color())
-        ax.set_xscale("log")
-        ax.set_title(f"{b} labels per class")
-        ax.set_xlabel("training seconds per run (2 CPU cores)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
+        _budget_panel(ax, b, "training seconds per run (2 CPU cores)",
+                      "test accuracy (%)")
     axes[0][-1].legend(fontsize=6)
     return _png(fig, plt)
+
+
+def _budget_panel(ax, budget, xlabel, ylabel):
+    """Log x axis, title and labels of one budget's panel."""
+    ax.set_xscale("log")
+    ax.set_title(f"{budget} labels per class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
 
 
 def frontier_points(rows, baseline="none") -> Dict[Tuple[int, str], Tuple[Paired, Paired]]:
@@ -526,10 +532,7 @@ def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
                 line.append((x, y))
         ax.step(*zip(*line), "k--", where="post", linewidth=0.8, alpha=0.6)
         ax.axhline(0, color="grey", linewidth=0.5)
-        ax.set_xscale("log")
-        ax.set_title(f"{b} labels per class")
-        ax.set_xlabel("training seconds, x none's (paired by seed)")
-        ax.set_ylabel("test accuracy gain over none (points)")
-        ax.grid(alpha=0.3)
+        _budget_panel(ax, b, "training seconds, x none's (paired by seed)",
+                      "test accuracy gain over none (points)")
     axes[0][-1].legend(fontsize=6)
     return _png(fig, plt)
