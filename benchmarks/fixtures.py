@@ -1,5 +1,6 @@
 """What several benchmark scripts build alike: flow (b) on a random batch with its
-cached latents, and a compiled AugmentedModel around one of tfaug's classifiers."""
+cached latents, the reference's attack settings, and a compiled AugmentedModel around
+one of tfaug's classifiers."""
 
 import keras
 import numpy as np
@@ -10,6 +11,8 @@ from tfaug.flows import Glow, GlowConfig
 from tfaug.trainers.augmented import AugmentedModel
 
 FLOW_B = GlowConfig((28, 28, 1), levels=2, steps=8, width=64)
+# The reference harness' latent attack (L2, eps 1, alpha 0.5, random start); add steps.
+REFERENCE_ATTACK = dict(eps=1.0, alpha=0.5, norm="l2", random_start=True)
 
 
 def flow_b_batch(batch: int):

@@ -15,10 +15,10 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import timing  # noqa: E402
+from fixtures import REFERENCE_ATTACK as ATTACK  # noqa: E402
 from fixtures import flow_b_batch, training_model  # noqa: E402
 from tfaug import augment  # noqa: E402
 
-ATTACK = dict(eps=1.0, alpha=0.5, norm="l2", random_start=True)
 ROWS = {"clean": (None, False), "attack3": (dict(ATTACK, steps=3), False),
         "amortised": (dict(ATTACK, steps=1, amortized=True), True)}
 flags.DEFINE_enum("row", "amortised", list(ROWS), "Which training step.")

@@ -16,11 +16,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 import tensorflow as tf  # noqa: E402
 from absl import app  # noqa: E402
 
+from fixtures import REFERENCE_ATTACK as ATTACK  # noqa: E402
 from fixtures import flow_b_batch, training_model  # noqa: E402
 from tfaug import augment  # noqa: E402
 
 BATCH = 128
-ATTACK = dict(eps=1.0, alpha=0.5, norm="l2", random_start=True)
 ROWS = {  # label: (augmentation class name, its arguments after the flow, cached)
     "clean": ("NoAugmentation", None, False),
     "latent random (encodes)": ("LatentRandom", dict(eps=0.2, norm=None), False),

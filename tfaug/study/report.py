@@ -325,6 +325,19 @@ def _flow_share(rows, config) -> Optional[dict]:
             "per_run": flow["seconds"] / len(users)}
 
 
+def cost_ratio(rows, budget, method, baseline="none") -> Optional[Paired]:
+    """Training seconds of `method` over `baseline`'s at `budget`, paired by seed
+    (stats.paired_ratio); None without a seed in common."""
+    mine, base = (by_seed(rows, budget, m, key="train_seconds") for m in (method, baseline))
+    return paired_ratio(mine, base) if set(mine) & set(base) else None
+
+
+def _with_interval(d: Paired, fmt: str, unit: str = "") -> str:
+    """"mean[unit] [low, high]", or the mean alone from one seed."""
+    mean = f"{d.mean:{fmt}}{unit}"
+    return f"{mean} [{d.low:{fmt}}, {d.high:{fmt}}]" if d.n > 1 else mean
+
+
 def _cost_section(rows, methods, budgets, head, rule, config):
     lines = ["", "## Cost", "", "Training seconds per run (mean over seeds: the epochs "
              "including their validation, plus encoding cached latents), 2 CPU cores. "
@@ -336,13 +349,8 @@ def _cost_section(rows, methods, budgets, head, rule, config):
         cells = []
         for b in budgets:
             t = mean_seconds(rows, b, m)
-            mine, base = (by_seed(rows, b, name, key="train_seconds")
-                          for name in (m, "none"))
-            ratio = ""
-            if m != "none" and set(mine) & set(base):
-                r = paired_ratio(mine, base)
-                ratio = (f" ({r.mean:.2f}x [{r.low:.2f}, {r.high:.2f}])" if r.n > 1
-                         else f" ({r.mean:.2f}x)")
+            r = cost_ratio(rows, b, m) if m != "none" else None
+            ratio = f" ({_with_interval(r, '.2f', 'x')})" if r else ""
             cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     flow = _flow_share(rows, config)
@@ -463,6 +471,11 @@ def plot_cost(rows, config) -> bytes:
     return _png(fig, plt)
 
 
+def _error_bar(d: Paired):
+    """matplotlib's asymmetric error bar for a Paired (none from one seed)."""
+    return [[d.mean - d.low], [d.high - d.mean]] if d.n > 1 else None
+
+
 def _budget_panel(ax, budget, xlabel, ylabel):
     """Log x axis, title and labels of one budget's panel."""
     ax.set_xscale("log")
@@ -478,12 +491,12 @@ def frontier_points(rows, baseline="none") -> Dict[Tuple[int, str], Tuple[Paired
     sittings can be set side by side."""
     points = {}
     for b in sorted({r["labels_per_class"] for r in rows}):
-        base_acc, base_s = (by_seed(rows, b, baseline, key=k)
-                            for k in ("test_accuracy", "train_seconds"))
+        base_acc = by_seed(rows, b, baseline)
         for m in sorted({r["method"] for r in rows if r["variant"] == MAIN} - {baseline}):
-            acc, s = by_seed(rows, b, m), by_seed(rows, b, m, key="train_seconds")
+            acc = by_seed(rows, b, m)
             if set(acc) & set(base_acc):
-                points[b, m] = (paired_ratio(s, base_s), paired(acc, base_acc).scaled(100))
+                points[b, m] = (cost_ratio(rows, b, m, baseline),
+                                paired(acc, base_acc).scaled(100))
     return points
 
 
@@ -491,13 +504,11 @@ def frontier_table(studies: Dict[str, List[dict]]) -> str:
     """The points of plot_frontier as a Markdown table, per budget cheapest first."""
     points = [(b, cost, gain, m, name) for name, rows in studies.items()
               for (b, m), (cost, gain) in frontier_points(rows).items()]
-    interval = lambda d, f: (f"{d.mean:{f}} [{d.low:{f}}, {d.high:{f}}]" if d.n > 1
-                             else f"{d.mean:{f}}")
     lines = ["| labels/class | method (study) | seconds, x none's | gain over none "
              "(points) | seeds |", "|---|---|---|---|---|"]
     for b, cost, gain, m, name in sorted(points, key=lambda p: (p[0], p[1].mean)):
-        lines.append(f"| {b} | {m} ({name}) | {interval(cost, '.2f')} | "
-                     f"{interval(gain, '+.2f')} | {cost.n} |")
+        lines.append(f"| {b} | {m} ({name}) | {_with_interval(cost, '.2f')} | "
+                     f"{_with_interval(gain, '+.2f')} | {cost.n} |")
     return "\n".join(lines) + "\n"
 
 
@@ -519,9 +530,8 @@ def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
                 if budget != b:
                     continue
                 color = colors.setdefault(m, palette[len(colors) % len(palette)])
-                err = lambda d: ([[d.mean - d.low], [d.high - d.mean]]
-                                 if d.n > 1 else None)
-                ax.errorbar(cost.mean, gain.mean, xerr=err(cost), yerr=err(gain),
+                ax.errorbar(cost.mean, gain.mean, xerr=_error_bar(cost),
+                            yerr=_error_bar(gain),
                             fmt=marker, color=color, capsize=2, alpha=0.9,
                             label=f"{m} ({name})")
                 ends.append((cost.mean, gain.mean))
