@@ -20,12 +20,17 @@ common.define_config_flags(MethodsTuningConfig,
                            "or a JSON file; individual flags override it.")
 flags.DEFINE_string("out_dir", "runs/tune_methods", "Where the searches and tuned.json "
                                                     "go.")
+flags.DEFINE_string("shard", "0/1", "i/n: this process runs every n-th search from the "
+                                    "i-th (n processes sharing --out_dir split the "
+                                    "searches and merge tuned.json).")
 
 
 def main(argv):
+    from tfaug.study.runner import parse_shard
     from tfaug.tuning import tune_methods
 
-    tune_methods(common.config_from_flags(MethodsTuningConfig), FLAGS.out_dir)
+    tune_methods(common.config_from_flags(MethodsTuningConfig), FLAGS.out_dir,
+                 shard=parse_shard(FLAGS.shard))
     print(f"tuned values: {os.path.join(FLAGS.out_dir, 'tuned.json')}")
 
 

@@ -6,6 +6,7 @@ import json
 import os
 
 import keras
+import keras_tuner
 import pytest
 
 from conftest import make_mnist_dir, run_script, save_tiny_flow
@@ -199,3 +200,80 @@ def test_search_begun_before_a_new_setting_resumes(tmp_path):
     io.write_json(str(tmp_path / "tuning_config.json"), {**older, "lr": 0.5})
     with pytest.raises(ConfigError, match="other settings \\(lr differ"):
         check_resumable(config, str(tmp_path))
+
+
+def test_trial_scored_on_two_seeds_is_their_mean_each_as_trained_alone(tmp_path):
+    import dataclasses
+    from tfaug.trainers.classifier import load_splits, train_classifier
+    from tfaug.tuning.search import trial_config
+    config = _config(tmp_path, max_trials=1, trial_seeds=2, seed=3)
+    summary = _quiet(config, str(tmp_path / "tune"))
+    trial = summary["trials"][0]
+    assert sorted(trial["seeds"]) == [3, 4]
+    assert trial["val_accuracy"] == pytest.approx(sum(trial["seeds"].values()) / 2)
+    assert summary["best"]["val_accuracy"] == trial["seeds"][3]  # retrained: seed 3
+    hp = _fixed(trial["values"])
+    alone = dataclasses.replace(trial_config(config, hp), seed=4)
+    report = train_classifier(alone, str(tmp_path / "seed4"), load_splits(alone),
+                              verbose=0)
+    assert report["val_accuracy"] == trial["seeds"][4]
+
+
+def _fixed(values):
+    """Hyperparameters holding `values`, as a trial's."""
+    hp = keras_tuner.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def test_bayesian_search_takes_its_number_of_random_starts(tmp_path):
+    from tfaug.tuning.search import make_tuner
+    config = _config(tmp_path, tuner="bayesian", max_trials=4, initial_points=2)
+    tuner = make_tuner(config, _Unbuilt(), str(tmp_path / "t"), None)
+    assert tuner.oracle.num_initial_points == 2
+    with pytest.raises(ConfigError, match="initial_points must be >= 1"):
+        _config(tmp_path, initial_points=0)
+
+
+class _Unbuilt(keras_tuner.HyperModel):
+    """Declares no hyperparameters and builds nothing."""
+
+    def build(self, hp):
+        return None
+
+
+def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
+    """Two shards side by side (the second waits for the first's `none` and
+    `standard`) write the same tuned.json values as one process; curves.md shows
+    every search."""
+    import threading
+    from tfaug.tuning import MethodsTuningConfig, tune_methods
+    common = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=120, n_test=30),
+                  flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
+                  model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2, 3),
+                  steps_by_budget=(2, 2), max_trials=2, tuner="random", seed=7,
+                  methods=("standard", "latent_random", "standard+latent_random"))
+    one = tune_methods(cfglib.from_dict(MethodsTuningConfig, common),
+                       str(tmp_path / "one"), log=lambda _: None)
+    flags = [f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+             for k, v in common.items() if k != "jit"] + ["--nojit"]
+    results = [None, None]
+
+    def shard(i):
+        results[i] = run_script("tune_methods.py", *flags, f"--shard={i}/2",
+                                f"--out_dir={tmp_path / 'two'}")
+    threads = [threading.Thread(target=shard, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.returncode == 0 for r in results), [r.stderr[-1500:] for r in results]
+    two = json.load(open(tmp_path / "two" / "tuned.json"))
+    for budget in ("2", "3"):
+        assert two["budgets"][budget]["lr"] == one["budgets"][budget]["lr"]
+        assert two["budgets"][budget]["methods"] == one["budgets"][budget]["methods"]
+    curves = (tmp_path / "two" / "curves.md").read_text()
+    assert curves.count("| standard+latent_random |") == 2
+    assert (tmp_path / "two" / "curves.png").stat().st_size > 0

@@ -54,6 +54,20 @@ def atomic_directory(directory: str):
         raise
 
 
+@contextlib.contextmanager
+def locked(path: str):
+    """Holds an exclusive lock on the file `path` (created if absent) for the block:
+    processes sharing a directory take turns at a read-modify-write."""
+    import fcntl
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def check_out_dir(out_dir: str) -> None:
     """A ConfigError naming the problem when `out_dir` cannot be a writable directory,
     found without creating it (a temporary file in its nearest existing ancestor is

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from tfaug import config as cfglib
-from tfaug import io
+from tfaug import io, plots
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
@@ -405,24 +405,9 @@ def _values_section(rows, methods, budgets, config):
 
 
 # -- plots ----------------------------------------------------------------------------
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    return plt
-
-
-def _png(fig, plt) -> bytes:
-    fig.tight_layout()
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 def plot_accuracy(rows, config) -> bytes:
     """PNG bytes: test accuracy vs labels per class, one line per method."""
-    plt = _pyplot()
+    plt = plots.pyplot()
     methods, budgets = _methods_and_budgets(rows, config)
     table = summarize(rows)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -438,13 +423,13 @@ def plot_accuracy(rows, config) -> bytes:
     ax.set_title(f"{config.dataset}: {config.model}, mean ± sd over seeds")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _png(fig, plt)
+    return plots.png(fig, plt)
 
 
 def plot_cost(rows, config) -> bytes:
     """PNG bytes: test accuracy against training seconds, one panel per budget; for
     latent methods a hollow marker adds their share of the flow's training time."""
-    plt = _pyplot()
+    plt = plots.pyplot()
     methods, budgets = _methods_and_budgets(rows, config)
     flow = _flow_share(rows, config)
     fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
@@ -468,7 +453,7 @@ def plot_cost(rows, config) -> bytes:
         _budget_panel(ax, b, "training seconds per run (2 CPU cores)",
                       "test accuracy (%)")
     axes[0][-1].legend(fontsize=6)
-    return _png(fig, plt)
+    return plots.png(fig, plt)
 
 
 def _error_bar(d: Paired):
@@ -516,7 +501,7 @@ def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
     """PNG bytes: for each budget, every method of every study (marker per study) at
     its paired cost ratio and accuracy gain over `none` with their 95% intervals; the
     dashed line joins the frontier (no other point is cheaper and at least as good)."""
-    plt = _pyplot()
+    plt = plots.pyplot()
     points = {name: frontier_points(rows) for name, rows in studies.items()}
     budgets = sorted({b for p in points.values() for b, _ in p})
     fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4.5), dpi=110,
@@ -545,4 +530,4 @@ def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
         _budget_panel(ax, b, "training seconds, x none's (paired by seed)",
                       "test accuracy gain over none (points)")
     axes[0][-1].legend(fontsize=6)
-    return _png(fig, plt)
+    return plots.png(fig, plt)

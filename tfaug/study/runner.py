@@ -135,13 +135,14 @@ class Plan:
 
     def spec(self, budget: int, label: str) -> str:
         """The spec of method `label`: as written, or with a tuned file the tuned
-        spec of the method its names make, with the written parameters on top
-        ('la_free: latent_adversarial(free=true)' is the tuned latent_adversarial,
-        made free)."""
+        spec of that label if it was tuned, else of the method its names make, with
+        the written parameters on top ('la_free: latent_adversarial(free=true)' is the
+        tuned latent_adversarial, made free)."""
         written = self.specs[label]
         if not self.tuned:
             return written
-        spec = self.tuned.spec(budget, registry.label(written))
+        spec = self.tuned.spec(budget, label if self.tuned.has(budget, label)
+                               else registry.label(written))
         for part in registry.resolve(written):
             if part.params:
                 spec = registry.with_params(spec, part.name, **part.params)

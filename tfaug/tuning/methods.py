@@ -16,14 +16,16 @@ resumes from its directory (out_dir/lpc<budget>/<method>/).
 
 import dataclasses
 import os
-from typing import Any, Callable, Dict, Tuple
+import time
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from tfaug import config as cfglib
 from tfaug import io
 from tfaug.augment import registry
-from tfaug.augment.spec import Part, format_spec
+from tfaug.augment.spec import Part, format_spec, named
 from tfaug.errors import ConfigError
 from tfaug.trainers.grid import BudgetGrid
+from tfaug.tuning.curves import write_curves
 from tfaug.tuning.search import TUNERS, TuningConfig, tune
 
 field = cfglib.field
@@ -39,17 +41,24 @@ class MethodsTuningConfig(BudgetGrid):
     """Tunes `methods` at every budget with the same search budget."""
     methods: Tuple[str, ...] = field(("standard", "latent_random"), "Augmentation specs "
                                      "to tune (parameters written in a spec are "
-                                     "fixed); `none` is tuned first, for the lr.")
+                                     "fixed), each optionally labelled ('la_pgd: "
+                                     "latent_adversarial'); `none` is tuned first, "
+                                     "for the lr.")
     lr_space: Dict[str, Any] = field({"min": 0.005, "max": 0.2, "log": True},
                                      "Learning-rate domain searched for `none`.")
     spaces: Dict[str, Any] = field({}, "Per method label, a search space overriding "
                                        "tfaug.tuning.space.DEFAULT_SPACE.")
     tuner: str = field("bayesian", "Search algorithm: random, bayesian or hyperband.")
     max_trials: int = field(8, "Trials per (budget, method) search.")
+    initial_points: Optional[int] = field(None, "bayesian: random trials before the "
+                                                "model guides each search (default: "
+                                                "Keras Tuner's 3 per parameter).")
+    trial_seeds: int = field(1, "Seeds each trial is trained and scored on (mean "
+                                "final validation accuracy).")
 
     def validate(self):
         super().validate()
-        labels = [registry.label(m) for m in self.methods]
+        labels = [named(m)[0] for m in self.methods]
         if "none" in labels or len(set(labels)) != len(labels):
             raise ConfigError(f"methods must be distinct and must not include none "
                               f"(tuned first, for the lr), got {self.methods}.")
@@ -67,6 +76,7 @@ class MethodsTuningConfig(BudgetGrid):
                   for f in dataclasses.fields(run)}
         return cfglib.from_dict(TuningConfig, {
             **values, "tuner": self.tuner, "max_trials": self.max_trials,
+            "initial_points": self.initial_points, "trial_seeds": self.trial_seeds,
             "space": space, "retrain_best": False})
 
 
@@ -90,42 +100,103 @@ def with_own_values(spec: str, tuned: Dict[str, str]) -> str:
 
 
 def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = print,
-                 verbose: int = 0) -> dict:
-    """Runs (or resumes) every search; writes and returns tuned.json's content."""
+                 verbose: int = 0, shard: Tuple[int, int] = (0, 1)) -> dict:
+    """Runs (or resumes) every search; writes and returns tuned.json's content.
+
+    With shard (i, n), this process takes every n-th search from the i-th (`none`,
+    at every budget, is shard 0's) and waits for the searches its own depend on
+    (`none` for the learning rate, an image-space method for its values); n processes
+    sharing out_dir merge their results into one tuned.json."""
     config.validate()
-    result = {"training": training_settings(config), "tuner": config.tuner,
-              "max_trials": config.max_trials, "seed": config.seed,
-              "planned_budgets": list(config.budgets), "budgets": {}}
-    path = os.path.join(out_dir, "tuned.json")
-    for budget in config.budgets:
+    index, count = shard
+    if not 0 <= index < count:
+        raise ConfigError(f"shard must be i/n with 0 <= i < n, got {index}/{count}.")
+    head = {"training": training_settings(config), "tuner": config.tuner,
+            "max_trials": config.max_trials, "initial_points": config.initial_points,
+            "trial_seeds": config.trial_seeds, "seed": config.seed,
+            "planned_budgets": list(config.budgets)}
+    searches = [(budget, *named(m)) for budget in config.budgets
+                for m in config.methods]
+    mine = [s for i, s in enumerate(searches) if i % count == index]
+    budgets = sorted({b for b, _, _ in mine} | ({*config.budgets} if index == 0 else set()),
+                     key=config.budgets.index)
+    for budget in budgets:
         steps = config.steps(budget)
-        searches = [("none", "none", {"lr": config.lr_space})] + [
-            (registry.label(m), m, config.spaces.get(registry.label(m), {}))
-            for m in config.methods]
-        entry = {"steps": steps, "methods": {}}
-        result["budgets"][str(budget)] = entry
-        tuned_specs = {}
-        for label, spec, space in searches:
-            spec = with_own_values(spec, tuned_specs)
+
+        def run(label, spec, space, lr=None):
             search = config.search(budget, spec, space)
-            if label != "none":
-                search = dataclasses.replace(search, lr=entry["lr"])
+            if lr is not None:
+                search = dataclasses.replace(search, lr=lr)
             log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
-                f"{config.tuner} trials of {steps} steps)")
-            summary = tune(search, os.path.join(out_dir, f"lpc{budget}", label),
-                           log=log, verbose=verbose)
+                f"{config.tuner} trials of {steps} steps, {config.trial_seeds} "
+                f"seed(s) each)")
+            summary = tune(search, search_dir(out_dir, budget, label), log=log,
+                           verbose=verbose)
             best = summary["best"]
-            if label == "none":
-                entry["lr"] = best["lr"]
-            tuned_specs[label] = best["augmentation"]
-            entry["methods"][label] = {"augmentation": best["augmentation"],
-                                       "val_accuracy": best["val_accuracy"],
-                                       "trials": len(summary["trials"])}
-            io.write_json(path, result)  # finished searches are never lost
+            _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
+            write_curves(out_dir, config.initial_points)
             log(f"  {label}: {best['augmentation']} (validation "
                 f"{100 * best['val_accuracy']:.2f}%)")
-    io.write_json(path, result)
-    return result
+            return best
+
+        if index == 0:
+            run("none", "none", {"lr": config.lr_space})
+        lr = _finished(out_dir, budget, "none", config, log)["lr"]
+        ours = sorted((s for s in mine if s[0] == budget),  # parts before compositions
+                      key=lambda s: len(registry.resolve(s[2])))
+        for _, label, spec in ours:
+            run(label, with_own_values(spec, _own_values(out_dir, budget, spec, config,
+                                                         log)),
+                config.spaces.get(label, {}), lr)
+    return io.read_json(os.path.join(out_dir, "tuned.json"))
+
+
+def search_dir(out_dir: str, budget: int, label: str) -> str:
+    return os.path.join(out_dir, f"lpc{budget}", label)
+
+
+def _finished(out_dir: str, budget: int, label: str, config: MethodsTuningConfig,
+              log: Callable, poll_seconds: float = 5.0) -> dict:
+    """The best values of the search of `label` at `budget`, once it has finished
+    (another shard may be running it: wait)."""
+    path = os.path.join(search_dir(out_dir, budget, label), "summary.json")
+    waiting = False
+    while True:
+        summary = io.read_json(path)
+        if summary and summary["config"]["max_trials"] == config.max_trials:
+            return summary["best"]
+        if not waiting:
+            log(f"[{budget} per class] waiting for the search of {label} (another "
+                f"shard runs it): {path}")
+            waiting = True
+        time.sleep(poll_seconds)
+
+
+def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
+    """The tuned specs of the image-space parts of composed `spec` that are methods
+    of this tuning (they keep their own values in the composition)."""
+    parts = registry.resolve(spec)
+    tuned = {named(m)[0] for m in config.methods}
+    return {p.name: _finished(out_dir, budget, p.name, config, log)["augmentation"]
+            for p in parts if len(parts) > 1 and p.name in tuned
+            and p.name not in registry.LATENT_MODEL}
+
+
+def _merge(out_dir, head, budget, steps, label, best, trials) -> None:
+    """Adds one finished search to out_dir/tuned.json (under a lock: shards share
+    it)."""
+    path = os.path.join(out_dir, "tuned.json")
+    with io.locked(path + ".lock"):
+        content = {**(io.read_json(path) or {}), **head}
+        budgets = content.setdefault("budgets", {})
+        entry = budgets.setdefault(str(budget), {"steps": steps, "methods": {}})
+        if label == "none":
+            entry["lr"] = best["lr"]
+        entry["methods"][label] = {"augmentation": best["augmentation"],
+                                   "val_accuracy": best["val_accuracy"],
+                                   "trials": trials}
+        content["budgets"] = dict(sorted(budgets.items(), key=lambda kv: int(kv[0])))
+        io.write_json(path, content)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +229,9 @@ class Tuned:
                               f"{self.budget_used(budget)} per class; tuned: "
                               f"{', '.join(sorted(methods))}.")
         return methods[label]["augmentation"]
+
+    def has(self, budget: int, label: str) -> bool:
+        return label in self.content["budgets"][str(self.budget_used(budget))]["methods"]
 
     def val_accuracy(self, budget: int, label: str) -> float:
         entry = self.content["budgets"][str(self.budget_used(budget))]["methods"]

@@ -12,7 +12,7 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 import dataclasses
 import json
 import os
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 import keras
 import keras_tuner
@@ -42,6 +42,14 @@ class TuningConfig(ClassifierTrainConfig):
     max_trials: int = field(10, "Trials to run (random and bayesian; hyperband sizes "
                                 "its brackets from epochs and hyperband_factor).")
     hyperband_factor: int = field(3, "hyperband: reduction factor between rounds.")
+    initial_points: Optional[int] = field(None, "bayesian: random trials before the "
+                                                "model guides the search (default: "
+                                                "Keras Tuner's 3 per searched "
+                                                "parameter).")
+    trial_seeds: int = field(1, "Seeds each trial trains on (seed, seed+1, ...: each "
+                                "its own labelled subset, validation split and "
+                                "initialisation); its score is their mean final "
+                                "validation accuracy.")
     space: Dict[str, Any] = field({}, "Search space (JSON object): 'part.param' or 'lr' "
                                       "-> [choices], {\"min\", \"max\", \"log\"}, "
                                       "{\"fraction_of\": param, \"min\", \"max\"} or a "
@@ -60,8 +68,12 @@ class TuningConfig(ClassifierTrainConfig):
             raise ConfigError(f"Nothing to tune in {self.augmentation!r}: its parameters "
                               "are all written in the spec and the space names no other "
                               "(add e.g. \"lr\" to the space).")
-        if self.max_trials < 1 or self.hyperband_factor < 2:
-            raise ConfigError("max_trials must be >= 1 and hyperband_factor >= 2.")
+        if self.max_trials < 1 or self.hyperband_factor < 2 or self.trial_seeds < 1:
+            raise ConfigError("max_trials and trial_seeds must be >= 1, "
+                              "hyperband_factor >= 2.")
+        if self.initial_points is not None and self.initial_points < 1:
+            raise ConfigError(f"initial_points must be >= 1 (or unset for Keras "
+                              f"Tuner's default), got {self.initial_points}.")
         if self.val_per_class < 1:
             raise ConfigError("val_per_class must be >= 1: the objective is accuracy on "
                               "the validation split.")
@@ -82,17 +94,22 @@ def trial_config(config: TuningConfig, hp: keras_tuner.HyperParameters):
 class MethodHyperModel(keras_tuner.HyperModel):
     """Builds the compiled augmented classifier of one trial over the shared, frozen
     latent models (every trial from the same initial weights, seeded by the config)
-    and scores it by its final validation accuracy."""
+    and scores it by its final validation accuracy: with `trial_seeds` > 1 the mean
+    over the config's seed and the next ones, each trained on `datasets(seed)`."""
 
     def __init__(self, config: TuningConfig, latent_models: dict, info,
-                 total_steps: int, num_examples: int):
+                 total_steps: int, num_examples: int,
+                 datasets: Optional[Callable] = None):
         super().__init__(name="augmented_classifier")
         self.config, self.latent_models, self.info = config, latent_models, info
         self.total_steps, self.num_examples = total_steps, num_examples
+        self.datasets = datasets
 
-    def build(self, hp):
-        keras.utils.set_random_seed(self.config.seed)
-        return compile_classifier(trial_config(self.config, hp), self.latent_models,
+    def build(self, hp, seed: Optional[int] = None):
+        config = self.config if seed is None else dataclasses.replace(self.config,
+                                                                      seed=seed)
+        keras.utils.set_random_seed(config.seed)
+        return compile_classifier(trial_config(config, hp), self.latent_models,
                                   self.info, self.total_steps, self.num_examples)
 
     def fit(self, hp, model, *args, **kwargs):
@@ -104,10 +121,27 @@ class MethodHyperModel(keras_tuner.HyperModel):
             if isinstance(callback, tuner_utils.SaveBestEpoch):
                 callback._save_model = _atomic_save(callback)
         history = model.fit(*args, **kwargs)
-        score = float(history.history[OBJECTIVE][-1])  # final weights, not a best epoch
+        # final weights, not a best epoch
+        scores = {self.config.seed: float(history.history[OBJECTIVE][-1])}
+        for seed in range(self.config.seed + 1,
+                          self.config.seed + self.config.trial_seeds):
+            scores[seed] = self._score_seed(hp, seed, model.distribute_strategy, kwargs)
+        score = float(sum(scores.values()) / len(scores))
         if worker:
             print(f"  {OBJECTIVE} {score:.4f}", flush=True)
-        return score
+        return {OBJECTIVE: score, **{f"{OBJECTIVE}_seed{s}": v
+                                     for s, v in scores.items()}}
+
+    def _score_seed(self, hp, seed, strategy, fit_kwargs) -> float:
+        """The trial's final validation accuracy trained with `seed` (its own data)."""
+        with strategy.scope():
+            model = self.build(hp, seed)
+        train_ds, val_ds = self.datasets(seed)
+        history = model.fit(train_ds, validation_data=val_ds, shuffle=False,
+                            epochs=fit_kwargs["epochs"],
+                            steps_per_epoch=fit_kwargs["steps_per_epoch"],
+                            verbose=fit_kwargs.get("verbose", 0))
+        return float(history.history[OBJECTIVE][-1])
 
 
 def _atomic_save(callback):
@@ -132,8 +166,9 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
         return keras_tuner.RandomSearch(hypermodel, max_trials=config.max_trials,
                                         **common)
     if config.tuner == "bayesian":
-        return keras_tuner.BayesianOptimization(hypermodel,
-                                                max_trials=config.max_trials, **common)
+        return keras_tuner.BayesianOptimization(
+            hypermodel, max_trials=config.max_trials,
+            num_initial_points=config.initial_points, **common)
     return keras_tuner.Hyperband(hypermodel, max_epochs=config.epochs,
                                  factor=config.hyperband_factor, **common)
 
@@ -181,12 +216,20 @@ def write_hparams_config(log_dir: str, space: keras_tuner.HyperParameters) -> No
 
 
 def trial_rows(tuner) -> list:
-    """Every trial (id, status, final validation accuracy, values), best first."""
+    """Every trial (id, status, final validation accuracy, values, and its accuracy
+    per seed when scored on several), best first."""
     rows = [{"trial_id": t.trial_id, "status": t.status, OBJECTIVE: t.score,
-             "values": dict(t.hyperparameters.values)}
+             "values": dict(t.hyperparameters.values), **_per_seed(t)}
             for t in tuner.oracle.trials.values()]
     return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0),
                                        r["trial_id"]))
+
+
+def _per_seed(trial) -> dict:
+    prefix = OBJECTIVE + "_seed"
+    seeds = {int(name[len(prefix):]): trial.metrics.get_last_value(name)
+             for name in trial.metrics.metrics if name.startswith(prefix)}
+    return {"seeds": dict(sorted(seeds.items()))} if seeds else {}
 
 
 def retrain_best(best_config, out_dir: str, splits, strategy, verbose: int) -> dict:
@@ -196,6 +239,20 @@ def retrain_best(best_config, out_dir: str, splits, strategy, verbose: int) -> d
     if report is not None and report.get("config") == cfglib.to_dict(best_config):
         return report
     return train_classifier(best_config, out_dir, splits, strategy, verbose=verbose)
+
+
+def _seed_datasets(config: TuningConfig, splits, latent_models) -> Optional[Callable]:
+    """seed -> (training, validation) datasets of the config trained with that seed,
+    for trials scored on several seeds; None for one seed."""
+    if config.trial_seeds == 1:
+        return None
+    full = config.load("train")
+
+    def datasets(seed):
+        seeded = dataclasses.replace(config, seed=seed)
+        return fit_datasets(seeded, load_splits(seeded, full, splits.test),
+                            latent_models)
+    return datasets
 
 
 def search_role() -> str:
@@ -232,7 +289,8 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     splits = splits or load_splits(config)
     steps = steps_per_epoch(config, len(splits.train))
     hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
-                                  steps * config.epochs, len(splits.train))
+                                  steps * config.epochs, len(splits.train),
+                                  _seed_datasets(config, splits, latent_models))
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")
     if role != "worker":
