@@ -430,3 +430,107 @@ def test_a_study_goes_on_elsewhere_from_its_committed_results(tmp_path):
         json.dump(data, f)
     with pytest.raises(ConfigError, match="row 0 is not a study's result row"):
         study.run_study(config, str(tmp_path / "e"), earlier=committed)
+
+
+TINY_GLOW = ('{"levels": 2, "steps_per_level": 1, "width": 4, "batch_size": 8, '
+             '"train_steps": 3, "eval_every": 1000, "checkpoint_every": 1000, '
+             '"eval_examples": 8, "jit": false}')
+
+
+def test_attribution_flows_see_only_their_images_by_index(tmp_path):
+    from tfaug.data.subsets import split_indices
+    from tfaug.study.flows import attribution_indices
+    labels = np.repeat(np.arange(10), 12)
+    config = _config(tmp_path, budgets=(2, 4), seeds=(3, 2), val_per_class=2)
+    for seed in (0, 1, 2):
+        train, val = split_indices(labels, 10, seed=seed, per_class=4, val_per_class=2)
+        mine = attribution_indices("labelled", labels, 10, config, 4, seed)
+        assert sorted(mine) == sorted({*train, *val}) and len(mine) == 60
+    pool = attribution_indices("unlabelled", labels, 10, config, 2, 0)
+    validation = {i for s in (0, 1, 2) for i in split_indices(
+        labels, 10, seed=s, per_class=0, val_per_class=2)[1]}
+    assert len(validation) > 20  # the seeds' validation splits differ
+    assert set(pool) == set(range(120)) - validation
+
+
+def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
+    preset = tmp_path / "tiny_glow.json"
+    preset.write_text(TINY_GLOW)
+    config = _config(tmp_path, budgets=(2,), seeds=(2,),
+                     methods=("none", "latent_random(eps=0.5)"),
+                     flow_data={"labelled": str(preset), "unlabelled": str(preset)},
+                     flow_data_methods=("latent_random",), flow_data_budgets=(2,))
+    out = str(tmp_path / "study")
+    rows = study.run_study(config, out, log=lambda _: None)
+    flows_used = {}
+    for variant, kind in (("labelled-only flow", "labelled"),
+                          ("flow without validation", "unlabelled")):
+        assert sorted(r["seed"] for r in rows if r["variant"] == variant) == [0, 1]
+        for seed in (0, 1):
+            report = json.load(open(os.path.join(study.run_dir(
+                out, study.Run(2, "latent_random", seed, variant)), "report.json")))
+            flows_used[kind, seed] = report["config"]["flow"]
+            assert os.path.isfile(os.path.join(report["config"]["flow"], "glow.json"))
+    assert flows_used["labelled", 0] != flows_used["labelled", 1]  # one per seed
+    assert flows_used["unlabelled", 0] == flows_used["unlabelled", 1]  # one for all
+    assert len(set(flows_used.values()) | {config.flow}) == 4
+    with pytest.raises(ConfigError, match="flow_data kinds are labelled and "
+                                          "unlabelled"):
+        _config(tmp_path, flow_data={"pool": str(preset)}, flow_data_budgets=(2,),
+                flow_data_methods=("latent_random",))
+    with pytest.raises(ConfigError, match="must be latent methods"):
+        _config(tmp_path, flow_data={"labelled": str(preset)}, flow_data_budgets=(2,),
+                flow_data_methods=("none",))
+
+
+def test_holm_adjustment_matches_a_hand_computed_example():
+    from tfaug.study.stats import holm
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    # ranked a, c, b: 3 x 0.01, max(0.03, 2 x 0.03), max(0.06, 1 x 0.04)
+    assert adjusted["a"] == pytest.approx((0.03, 1 - 0.05 / 3))
+    assert adjusted["c"] == pytest.approx((0.06, 1 - 0.05 / 2))
+    assert adjusted["b"] == pytest.approx((0.06, 0.95))
+    assert holm({"x": 0.6, "y": 0.7})["y"][0] == 1.0  # capped
+
+
+def test_paired_p_is_the_paired_t_test():
+    from scipy import stats as scipy_stats
+    from tfaug.study.stats import paired_p
+    a = {0: 0.71, 1: 0.74, 2: 0.69, 3: 0.75}
+    b = {0: 0.70, 1: 0.71, 2: 0.69, 3: 0.72, 9: 0.5}  # seed 9 unpaired: left out
+    expected = scipy_stats.ttest_rel([a[s] for s in range(4)], [b[s] for s in range(4)])
+    assert paired_p(a, b) == pytest.approx(expected.pvalue)
+
+
+def _rows(cells):
+    """Result rows from {(method, variant): [test accuracy per seed]} at budget 10."""
+    return [{"labels_per_class": 10, "method": m, "variant": v, "seed": s,
+             "test_accuracy": acc} for (m, v), accs in cells.items()
+            for s, acc in enumerate(accs)]
+
+
+def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_path):
+    from tfaug.study import evidence
+    from tfaug.study.stats import holm, paired_p
+    rows = _rows({("none", ""): [0.70, 0.72, 0.71, 0.69],
+                  ("sla", ""): [0.74, 0.75, 0.73, 0.74],
+                  ("la", ""): [0.71, 0.72, 0.73, 0.70],
+                  ("sla", "labelled-only flow"): [0.72, 0.73, 0.72, 0.70]})
+    config = _config(tmp_path, budgets=(10,), methods=("none", "sla: standard", "la: "
+                     "latent_random"), primary_method="sla", primary_budget=10)
+    table = "\n".join(evidence.family_section(rows, config))
+    primary = next(line for line in table.splitlines() if "(primary)" in line)
+    seeds = lambda m, v="": {r["seed"]: r["test_accuracy"] for r in rows  # noqa: E731
+                             if r["method"] == m and r["variant"] == v}
+    assert f"| {paired_p(seeds('sla'), seeds('none')):.3g} | — |" in primary
+    others = {"la - none": (seeds("la"), seeds("none")),
+              "sla (labelled-only flow) - none": (seeds("sla", "labelled-only flow"),
+                                                  seeds("none")),
+              "sla - sla (labelled-only flow)": (seeds("sla"),
+                                                 seeds("sla", "labelled-only flow"))}
+    adjusted = holm({k: paired_p(*v) for k, v in others.items()})
+    assert "family of 3 paired t-tests" in table
+    for name, (p_holm, level) in adjusted.items():
+        line = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {p_holm:.3g} |" in line and f"({100 * level:.2f}%)" in line
+    assert evidence.plot_differences(rows, ("sla - none", 10))[:4] == b"\x89PNG"

@@ -16,6 +16,7 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
 from tfaug.errors import CheckpointError, ConfigError
+from tfaug.study import evidence, flows
 from tfaug.study.convergence import PLATEAU_THRESHOLD
 from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
 
@@ -46,7 +47,12 @@ def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: St
                   {"config": cfglib.to_dict(config), "rows": rows})
     rows = read_rows(csv_path)
     io.write_atomic(os.path.join(out_dir, "report.md"),
-                    markdown_report(rows, config).encode())
+                    markdown_report(rows, config, _flow_reports(out_dir, config))
+                    .encode())
+    if config.primary_method:
+        io.write_atomic(os.path.join(out_dir, "differences.png"),
+                        evidence.plot_differences(rows, (
+                            f"{config.primary_method} - none", config.primary_budget)))
     io.write_atomic(os.path.join(out_dir, "accuracy.png"), plot_accuracy(rows, config))
     io.write_atomic(os.path.join(out_dir, "cost.png"), plot_cost(rows, config))
 
@@ -139,7 +145,19 @@ def _data_note(config) -> str:
             "each run's report.json records which.")
 
 
-def markdown_report(rows: List[dict], config) -> str:
+def _flow_reports(out_dir: str, config) -> Dict[str, List[dict]]:
+    """{kind: the training reports of the study's attribution flows trained so far}."""
+    found = {}
+    for kind, budget, seed in flows.attribution_flows(config):
+        path = os.path.join(flows.attribution_dir(out_dir, kind, budget, seed), "export",
+                            "report.json")
+        report = io.read_json(path, default=None)
+        if report:
+            found.setdefault(kind, []).append(report)
+    return found
+
+
+def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
     methods, budgets = _methods_and_budgets(rows, config)
     table = summarize(rows)
     head, rule = _budget_table_head(budgets)
@@ -165,6 +183,8 @@ def markdown_report(rows: List[dict], config) -> str:
              + _data_note(config)]
     lines += _accuracy_section(table, methods, budgets, head, rule)
     lines += _paired_section(rows, methods, budgets, "none", head, rule)
+    lines += evidence.family_section(rows, config)
+    lines += evidence.attribution_section(rows, flow_reports or {})
     baselines = {b: best_image_space(rows, b) for b in budgets}
     if any(baselines.values()):
         lines += ["", "## Paired difference to the best image-space method", "",

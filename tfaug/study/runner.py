@@ -26,6 +26,8 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
+from tfaug.study.flows import (FLOW_DATA, KIND_OF, VARIANT_OF, attribution_flow,
+                               attribution_flows, train_flow)
 from tfaug.study.report import (CAPACITY, MAIN, MATCHED, best_latent, mean_seconds,
                                  write_outputs)
 from tfaug.trainers.classifier import load_splits, train_classifier
@@ -69,6 +71,23 @@ class StudyConfig(BudgetGrid):
                                               "budget in the main grid.")
     matched_compute: bool = field(False, "Also train none for as long (training "
                                          "seconds) as best_latent took, per budget.")
+    flow_data: Dict[str, str] = field({}, "Attribution: flows trained on part of the "
+                                          "training split only, {kind: flow preset}: "
+                                          "labelled (each seed's labelled and "
+                                          "validation images) and/or unlabelled (the "
+                                          "training split without any study seed's "
+                                          "validation images); flow_data_methods are "
+                                          "run again with each.")
+    flow_data_methods: Tuple[str, ...] = field((), "Latent methods (labels) run again "
+                                                   "with each flow_data flow.")
+    flow_data_budgets: Tuple[int, ...] = field((), "Budgets of those runs (every seed "
+                                                   "of the budget).")
+    primary_method: Optional[str] = field(None, "The comparison declared primary before "
+                                                "the runs: this method against none "
+                                                "at primary_budget (reported "
+                                                "unadjusted; every other comparison "
+                                                "Holm-adjusted).")
+    primary_budget: Optional[int] = field(None, "The budget of the primary comparison.")
     flow_preset: Optional[str] = field(None, "Flow preset (hparams/) trained first when "
                                              "the dataset ships no flow and --flow is "
                                              "not given (default: by the images' "
@@ -91,6 +110,23 @@ class StudyConfig(BudgetGrid):
             raise ConfigError("capacity_budgets must be among budgets.")
         if self.capacity_budgets and not self.capacity_model:
             raise ConfigError("capacity_budgets needs capacity_model.")
+        unknown = set(self.flow_data) - set(FLOW_DATA)
+        if unknown:
+            raise ConfigError(f"flow_data kinds are {' and '.join(FLOW_DATA)}, got "
+                              f"{sorted(unknown)}.")
+        if self.flow_data and not (self.flow_data_methods and self.flow_data_budgets):
+            raise ConfigError("flow_data needs flow_data_methods and flow_data_budgets.")
+        not_latent = [m for m in self.flow_data_methods if m not in labels or not
+                      registry.needs_flow(dict(named(x) for x in self.methods)[m])]
+        if not_latent or set(self.flow_data_budgets) - set(self.budgets):
+            raise ConfigError(f"flow_data_methods must be latent methods of the study "
+                              f"(not {not_latent}) and flow_data_budgets among budgets.")
+        if (self.primary_method is None) != (self.primary_budget is None) or (
+                self.primary_method is not None and (
+                    self.primary_method not in labels or
+                    self.primary_budget not in self.budgets)):
+            raise ConfigError("primary_method (a method of the study) and "
+                              "primary_budget (one of budgets) go together.")
         if self.capacity_seeds is not None and self.capacity_seeds < 1:
             raise ConfigError(f"capacity_seeds must be >= 1 (or unset for every seed), "
                               f"got {self.capacity_seeds}.")
@@ -113,11 +149,12 @@ class Run(NamedTuple):
     budget: int
     method: str          # label: the spec's names without parameters
     seed: int
-    variant: str = MAIN  # MAIN, CAPACITY or MATCHED
+    variant: str = MAIN  # MAIN, CAPACITY, MATCHED or a VARIANT_OF an attribution flow
 
 
 def run_dir(out_dir: str, run: Run) -> str:
-    suffix = {MAIN: "", CAPACITY: "@capacity", MATCHED: "@matched"}[run.variant]
+    suffix = {MAIN: "", CAPACITY: "@capacity", MATCHED: "@matched",
+              **{v: f"@{k}_flow" for k, v in VARIANT_OF.items()}}[run.variant]
     return os.path.join(out_dir, "runs", f"lpc{run.budget}", run.method + suffix,
                         f"seed{run.seed}")
 
@@ -151,8 +188,9 @@ class Plan:
     def lr(self, budget: int) -> float:
         return self.tuned.lr(budget) if self.tuned else self.config.lr
 
-    def run_config(self, run: Run, steps: Optional[int] = None):
-        updates = {"lr": self.lr(run.budget)}
+    def run_config(self, run: Run, steps: Optional[int] = None,
+                   flow: Optional[str] = None):
+        updates = {"lr": self.lr(run.budget), **({"flow": flow} if flow else {})}
         if run.variant == CAPACITY:
             updates.update(model=self.config.capacity_model,
                            model_width=self.config.capacity_width)
@@ -223,7 +261,8 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
         except (KeyError, TypeError) as e:
             raise ConfigError(f"earlier results {path}: row {i} is not a study's result "
                               f"row ({type(e).__name__}: {e}).") from None
-        if run.variant == MATCHED or run.method not in plan.specs:
+        if run.variant == MATCHED or run.variant in KIND_OF or (
+                run.method not in plan.specs):
             continue
         c = plan.run_config(run)
         if trained == (c.augmentation, c.lr, c.model, c.model_width,
@@ -264,20 +303,11 @@ def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConf
     (when neither exists) one trained now into out_dir/flow."""
     if config.flow or not _flow_needed(config):
         return config
-    from tfaug.trainers.flow import FlowTrainer, config_for_images, estimated_minutes
-    shape = tuple(full.info.image_shape)
-    flow_config, preset = config_for_images(
-        shape, {"dataset": config.dataset, **config.source_options()},
-        config.flow_preset)
     export_dir = os.path.join(out_dir, "flow", "export")
     if not os.path.isdir(export_dir):
-        log(f"No flow ships for {config.dataset}: training one first with preset "
-            f"{preset} ({flow_config.train_steps} steps, about "
-            f"{estimated_minutes(flow_config, shape):.0f} min on 2 CPU cores; "
-            f"resumable) in {os.path.join(out_dir, 'flow')}.")
-        trainer = FlowTrainer(flow_config, os.path.join(out_dir, "flow"), full, test)
-        report = trainer.fit(log=log)
-        flows.save(trainer.glow, export_dir, report)
+        log(f"No flow ships for {config.dataset}: training one first.")
+        train_flow(os.path.dirname(export_dir), full, test, config, config.flow_preset,
+                   log)
     return dataclasses.replace(config, flow=export_dir)
 
 
@@ -297,8 +327,8 @@ def matched_steps(config: StudyConfig, rows: List[dict], budget: int, method: st
 
 
 def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optional[int]]]:
-    """The capacity and matched-compute runs (with their step counts), resolved from
-    the finished main grid."""
+    """The capacity, attribution and matched-compute runs (with their step counts),
+    resolved from the finished main grid."""
     extra = []
     for budget in config.capacity_budgets:
         for method in config.capacity_methods:
@@ -306,6 +336,11 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
             if label is not None:
                 seeds = config.seeds_for(budget)[:config.capacity_seeds]
                 extra += [(Run(budget, label, s, CAPACITY), None) for s in seeds]
+    for kind in config.flow_data:
+        extra += [(Run(budget, label, s, VARIANT_OF[kind]), None)
+                  for budget in config.flow_data_budgets
+                  for label in config.flow_data_methods
+                  for s in config.seeds_for(budget)]
     if config.matched_compute:
         for budget in config.budgets:
             latent = best_latent(rows, budget)
@@ -332,8 +367,9 @@ def parse_shard(text: str) -> Tuple[int, int]:
 def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
               shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None
               ) -> List[dict]:
-    """Runs every run not yet finished (main grid first, then the extra runs, which
-    depend on it); returns the rows of every finished run in out_dir.
+    """Trains the attribution flows, then runs every run not yet finished (main grid
+    first, then the extra runs, which depend on it); returns the rows of every
+    finished run in out_dir.
 
     With shard (i, n), this process takes the runs whose position in the grid is i
     modulo n, so n processes (on one machine or several sharing out_dir) split the
@@ -359,6 +395,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
+    for kind, budget, seed in attribution_flows(config)[index::count]:
+        attribution_flow(out_dir, kind, full, test, config, budget, seed, log)
     strategy = make_strategy(config.strategy)
     timings = []
     main = config.grid()
@@ -384,7 +422,11 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     def execute(run, steps, position, total, known):
         result = done(run, steps)
         if result is None:
-            run_config = plan.run_config(run, steps)
+            flow = None
+            if run.variant in KIND_OF:
+                flow = attribution_flow(out_dir, KIND_OF[run.variant], full, test,
+                                        config, run.budget, run.seed, log)
+            run_config = plan.run_config(run, steps, flow)
             started = time.time()
             report = train_classifier(run_config, run_dir(out_dir, run),
                                       load_splits(run_config, full, test), strategy,

@@ -8,7 +8,7 @@ for a ratio (of training seconds, say), on the log scale.
 
 import dataclasses
 import math
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from scipy import stats
@@ -59,3 +59,27 @@ def paired_ratio(a: Dict[int, float], b: Dict[int, float], level: float = 0.95) 
 def mean_and_sd(values: Sequence[float]):
     values = np.asarray(values, np.float64)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def paired_p(a: Dict[int, float], b: Dict[int, float]) -> float:
+    """Two-sided p-value of the paired t-test of a - b = 0 over the seeds both have
+    (1 when there are fewer than two, or every difference is equal)."""
+    seeds = sorted(set(a) & set(b))
+    d = np.array([a[s] - b[s] for s in seeds], np.float64)
+    if len(d) < 2 or d.std(ddof=1) == 0:
+        return 1.0 if len(d) < 2 or d.mean() == 0 else 0.0
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(len(d)))
+    return float(2 * stats.t.sf(abs(t), len(d) - 1))
+
+
+def holm(p_values: Dict[str, float], alpha: float = 0.05) -> Dict[str, Tuple[float, float]]:
+    """Holm's step-down adjustment of a family of tests: {name: (adjusted p, level)}.
+    The adjusted p is max over the tests ranked up to this one of (m - rank + 1) p,
+    capped at 1; `level` is the confidence level 1 - alpha / (m - rank + 1) of the
+    interval that goes with this test's step (rank 1: the smallest p)."""
+    ranked = sorted(p_values, key=p_values.get)
+    m, running, adjusted = len(ranked), 0.0, {}
+    for rank, name in enumerate(ranked, 1):
+        running = max(running, min(1.0, (m - rank + 1) * p_values[name]))
+        adjusted[name] = (running, 1 - alpha / (m - rank + 1))
+    return adjusted

@@ -343,6 +343,7 @@ class FlowTrainer:
         self._write_images(step)
         self.writer.flush()
         return {"final_test_bits_per_dim": final, "test_examples": len(self.test),
+                "train_examples": len(self.train),
                 "steps": step, "steps_this_run": step - start_step, "wall_time_s": wall,
                 "skipped_steps": int(self.skipped.numpy()), **self.history()}
 
