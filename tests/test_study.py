@@ -534,3 +534,30 @@ def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_pa
         line = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
         assert f"| {p_holm:.3g} |" in line and f"({100 * level:.2f}%)" in line
     assert evidence.plot_differences(rows, ("sla - none", 10))[:4] == b"\x89PNG"
+
+
+def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path):
+    from tfaug.tuning.methods import training_settings
+    path = tmp_path / "tuned.json"
+    config = _config(tmp_path, budgets=(2, 4), tuned=str(path))
+    entry = {"lr": 0.05, "steps": 2, "methods": {
+        "none": {"augmentation": "none", "val_accuracy": 0.5, "trials": 1},
+        "latent_random": {"augmentation": "latent_random(eps=0.5)",
+                          "val_accuracy": 0.5, "trials": 1}}}
+    content = {"training": training_settings(config), "planned_budgets": [2, 4],
+               "planned_methods": ["none", "latent_random"], "budgets": {"2": entry}}
+    path.write_text(json.dumps(content))
+    messages = []
+    rows = study.run_study(config, str(tmp_path / "s"), log=messages.append)
+    assert {(r["labels_per_class"], r["method"]) for r in rows} == {
+        (2, "none"), (2, "latent_random")}
+    assert sum("still being tuned" in m for m in messages) == 2
+    content["budgets"]["4"] = entry
+    path.write_text(json.dumps(content))
+    rows = study.run_study(config, str(tmp_path / "s"), log=lambda _: None)
+    assert len(rows) == 4
+    del content["planned_methods"]  # not planned: a missing value is an error
+    del content["budgets"]["4"]
+    path.write_text(json.dumps(content))
+    with pytest.raises(ConfigError, match="has not finished"):
+        study.run_study(config, str(tmp_path / "t"), log=lambda _: None)

@@ -188,6 +188,17 @@ class Plan:
     def lr(self, budget: int) -> float:
         return self.tuned.lr(budget) if self.tuned else self.config.lr
 
+    def waits_for_tuning(self, run: "Run") -> bool:
+        """Whether the run's values are still being tuned (tuned.json is read again:
+        a tuning running beside the study adds them as its searches finish)."""
+        if not self.tuned:
+            return False
+        self.tuned = read_tuned(self.tuned.path)
+        label = run.method if self.tuned.has_planned(run.method) else registry.label(
+            self.specs[run.method])
+        return self.tuned.pending(run.budget, "none") or self.tuned.pending(
+            run.budget, label)
+
     def run_config(self, run: Run, steps: Optional[int] = None,
                    flow: Optional[str] = None):
         updates = {"lr": self.lr(run.budget), **({"flow": flow} if flow else {})}
@@ -421,6 +432,11 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
 
     def execute(run, steps, position, total, known):
         result = done(run, steps)
+        if result is None and plan.waits_for_tuning(run):
+            log(f"[{position}/{total}] lpc={run.budget} {run.method} seed={run.seed}: "
+                f"its values are still being tuned ({plan.tuned.path}); skipped for now, "
+                "rerun the study when the tuning has finished")
+            return
         if result is None:
             flow = None
             if run.variant in KIND_OF:

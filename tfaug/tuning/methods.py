@@ -114,7 +114,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     head = {"training": training_settings(config), "tuner": config.tuner,
             "max_trials": config.max_trials, "initial_points": config.initial_points,
             "trial_seeds": config.trial_seeds, "seed": config.seed,
-            "planned_budgets": list(config.budgets)}
+            "planned_budgets": list(config.budgets),
+            "planned_methods": ["none", *(named(m)[0] for m in config.methods)]}
     searches = [(budget, *named(m)) for budget in config.budgets
                 for m in config.methods]
     mine = [s for i, s in enumerate(searches) if i % count == index]
@@ -229,6 +230,19 @@ class Tuned:
                               f"{self.budget_used(budget)} per class; tuned: "
                               f"{', '.join(sorted(methods))}.")
         return methods[label]["augmentation"]
+
+    def pending(self, budget: int, label: str) -> bool:
+        """Whether `label` at `budget` is planned in this tuning but its search has
+        not finished yet."""
+        if not self.has_planned(label):
+            return False
+        try:
+            return not self.has(budget, label)
+        except ConfigError:  # the budget's tuning has not finished
+            return True
+
+    def has_planned(self, label: str) -> bool:
+        return label in self.content.get("planned_methods", ())
 
     def has(self, budget: int, label: str) -> bool:
         return label in self.content["budgets"][str(self.budget_used(budget))]["methods"]
