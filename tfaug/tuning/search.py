@@ -12,6 +12,7 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 import dataclasses
 import json
 import os
+import time
 from typing import Any, Callable, Dict, Optional
 
 import keras
@@ -99,11 +100,11 @@ class MethodHyperModel(keras_tuner.HyperModel):
 
     def __init__(self, config: TuningConfig, latent_models: dict, info,
                  total_steps: int, num_examples: int,
-                 datasets: Optional[Callable] = None):
+                 datasets: Optional[Callable] = None, log: Callable = print):
         super().__init__(name="augmented_classifier")
         self.config, self.latent_models, self.info = config, latent_models, info
         self.total_steps, self.num_examples = total_steps, num_examples
-        self.datasets = datasets
+        self.datasets, self.log, self.trials = datasets, log, 0
 
     def build(self, hp, seed: Optional[int] = None):
         config = self.config if seed is None else dataclasses.replace(self.config,
@@ -120,6 +121,8 @@ class MethodHyperModel(keras_tuner.HyperModel):
         for callback in kwargs.get("callbacks") or []:
             if isinstance(callback, tuner_utils.SaveBestEpoch):
                 callback._save_model = _atomic_save(callback)
+        self.trials += 1
+        started = time.time()
         history = model.fit(*args, **kwargs)
         # final weights, not a best epoch
         scores = {self.config.seed: float(history.history[OBJECTIVE][-1])}
@@ -127,8 +130,11 @@ class MethodHyperModel(keras_tuner.HyperModel):
                           self.config.seed + self.config.trial_seeds):
             scores[seed] = self._score_seed(hp, seed, model.distribute_strategy, kwargs)
         score = float(sum(scores.values()) / len(scores))
-        if worker:
-            print(f"  {OBJECTIVE} {score:.4f}", flush=True)
+        self.log(f"  trial {self.trials} of this sitting: {OBJECTIVE} {score:.4f} "
+                 + (f"(seeds {', '.join(f'{v:.4f}' for v in scores.values())}) "
+                    if len(scores) > 1 else "")
+                 + f"in {time.time() - started:.0f} s; "
+                 + ", ".join(f"{k} {_show(v)}" for k, v in sorted(hp.values.items())))
         return {OBJECTIVE: score, **{f"{OBJECTIVE}_seed{s}": v
                                      for s, v in scores.items()}}
 
@@ -290,7 +296,7 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     steps = steps_per_epoch(config, len(splits.train))
     hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
                                   steps * config.epochs, len(splits.train),
-                                  _seed_datasets(config, splits, latent_models))
+                                  _seed_datasets(config, splits, latent_models), log)
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")
     if role != "worker":
