@@ -20,6 +20,9 @@ common.define_config_flags(MethodsTuningConfig,
                            "or a JSON file; individual flags override it.")
 flags.DEFINE_string("out_dir", "runs/tune_methods", "Where the searches and tuned.json "
                                                     "go.")
+flags.DEFINE_string("publish_dir", None, "Also copy the tuning's records (tuned.json, "
+                                         "curves, summaries and trials; no weights or "
+                                         "logs) here after every search, e.g. docs/.")
 flags.DEFINE_string("shard", "0/1", "i/n: this process runs every n-th search from the "
                                     "i-th (n processes sharing --out_dir split the "
                                     "searches and merge tuned.json).")
@@ -30,7 +33,7 @@ def main(argv):
     from tfaug.tuning import tune_methods
 
     tune_methods(common.config_from_flags(MethodsTuningConfig), FLAGS.out_dir,
-                 shard=parse_shard(FLAGS.shard))
+                 shard=parse_shard(FLAGS.shard), publish_dir=FLAGS.publish_dir)
     print(f"tuned values: {os.path.join(FLAGS.out_dir, 'tuned.json')}")
 
 

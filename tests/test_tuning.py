@@ -263,7 +263,8 @@ def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
 
     def shard(i):
         results[i] = run_script("tune_methods.py", *flags, f"--shard={i}/2",
-                                f"--out_dir={tmp_path / 'two'}")
+                                f"--out_dir={tmp_path / 'two'}",
+                                f"--publish_dir={tmp_path / 'docs'}")
     threads = [threading.Thread(target=shard, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
@@ -277,3 +278,9 @@ def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
     curves = (tmp_path / "two" / "curves.md").read_text()
     assert curves.count("| standard+latent_random |") == 2
     assert (tmp_path / "two" / "curves.png").stat().st_size > 0
+    published = json.load(open(tmp_path / "docs" / "tuned.json"))
+    assert published["budgets"] == two["budgets"]
+    copied = {os.path.relpath(os.path.join(r, f), tmp_path / "docs")
+              for r, _, files in os.walk(tmp_path / "docs") for f in files}
+    assert "lpc3/standard/summary.json" in copied and "curves.md" in copied
+    assert not any(f.endswith(".h5") or "tensorboard" in f for f in copied)

@@ -100,13 +100,16 @@ def with_own_values(spec: str, tuned: Dict[str, str]) -> str:
 
 
 def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = print,
-                 verbose: int = 0, shard: Tuple[int, int] = (0, 1)) -> dict:
+                 verbose: int = 0, shard: Tuple[int, int] = (0, 1),
+                 publish_dir: Optional[str] = None) -> dict:
     """Runs (or resumes) every search; writes and returns tuned.json's content.
 
     With shard (i, n), this process takes every n-th search from the i-th (`none`,
     at every budget, is shard 0's) and waits for the searches its own depend on
     (`none` for the learning rate, an image-space method for its values); n processes
-    sharing out_dir merge their results into one tuned.json."""
+    sharing out_dir merge their results into one tuned.json. With `publish_dir`,
+    every finished search's records (tuned.json, the curves, each search's summary
+    and trials, not its weights or logs) are copied there, e.g. into a repository."""
     config.validate()
     index, count = shard
     if not 0 <= index < count:
@@ -136,6 +139,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             best = summary["best"]
             _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
             write_curves(out_dir, config.initial_points)
+            if publish_dir:
+                publish(out_dir, publish_dir)
             log(f"  {label}: {best['augmentation']} (validation "
                 f"{100 * best['val_accuracy']:.2f}%)")
             return best
@@ -150,6 +155,20 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                                                          log)),
                 config.spaces.get(label, {}), lr)
     return io.read_json(os.path.join(out_dir, "tuned.json"))
+
+
+def publish(out_dir: str, publish_dir: str) -> None:
+    """Copies the tuning's records (.json, .md, .png; no weights, no TensorBoard logs)
+    from out_dir to publish_dir, atomically file by file."""
+    for root, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if d != "tensorboard"]
+        for name in files:
+            if name.endswith((".json", ".md", ".png")):
+                source = os.path.join(root, name)
+                with open(source, "rb") as f:
+                    io.write_atomic(os.path.join(publish_dir,
+                                                 os.path.relpath(source, out_dir)),
+                                    f.read())
 
 
 def search_dir(out_dir: str, budget: int, label: str) -> str:
