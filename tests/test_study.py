@@ -458,13 +458,14 @@ def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
     preset.write_text(TINY_GLOW)
     config = _config(tmp_path, budgets=(2,), seeds=(2,),
                      methods=("none", "latent_random(eps=0.5)"),
-                     flow_data={"labelled": str(preset), "unlabelled": str(preset)},
+                     flow_data={"labelled": str(preset), "unlabelled": str(preset),
+                                "short": f"all:{preset}"},
                      flow_data_methods=("latent_random",), flow_data_budgets=(2,))
     out = str(tmp_path / "study")
     rows = study.run_study(config, out, log=lambda _: None)
     flows_used = {}
-    for variant, kind in (("labelled-only flow", "labelled"),
-                          ("flow without validation", "unlabelled")):
+    for variant, kind in (("labelled flow", "labelled"),
+                          ("unlabelled flow", "unlabelled"), ("short flow", "short")):
         assert sorted(r["seed"] for r in rows if r["variant"] == variant) == [0, 1]
         for seed in (0, 1):
             report = json.load(open(os.path.join(study.run_dir(
@@ -473,9 +474,13 @@ def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
             assert os.path.isfile(os.path.join(report["config"]["flow"], "glow.json"))
     assert flows_used["labelled", 0] != flows_used["labelled", 1]  # one per seed
     assert flows_used["unlabelled", 0] == flows_used["unlabelled", 1]  # one for all
-    assert len(set(flows_used.values()) | {config.flow}) == 4
-    with pytest.raises(ConfigError, match="flow_data kinds are labelled and "
-                                          "unlabelled"):
+    assert len(set(flows_used.values()) | {config.flow}) == 5
+    assert flows_used["short", 0] == os.path.join(out, "flows", "short", "export")
+    report = (tmp_path / "study" / "report.md").read_text()
+    assert "| 2 | latent_random |" in report and "| labelled | 2 | " in report
+    assert (tmp_path / "study" / "gain_vs_bits.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigError, match="must be 'images:preset' with images one of "
+                                          "labelled, unlabelled, all"):
         _config(tmp_path, flow_data={"pool": str(preset)}, flow_data_budgets=(2,),
                 flow_data_methods=("latent_random",))
     with pytest.raises(ConfigError, match="must be latent methods"):
@@ -515,7 +520,7 @@ def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_pa
     rows = _rows({("none", ""): [0.70, 0.72, 0.71, 0.69],
                   ("sla", ""): [0.74, 0.75, 0.73, 0.74],
                   ("la", ""): [0.71, 0.72, 0.73, 0.70],
-                  ("sla", "labelled-only flow"): [0.72, 0.73, 0.72, 0.70]})
+                  ("sla", "labelled flow"): [0.72, 0.73, 0.72, 0.70]})
     config = _config(tmp_path, budgets=(10,), methods=("none", "sla: standard", "la: "
                      "latent_random"), primary_method="sla", primary_budget=10)
     table = "\n".join(evidence.family_section(rows, config))
@@ -524,10 +529,9 @@ def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_pa
                              if r["method"] == m and r["variant"] == v}
     assert f"| {paired_p(seeds('sla'), seeds('none')):.3g} | — |" in primary
     others = {"la - none": (seeds("la"), seeds("none")),
-              "sla (labelled-only flow) - none": (seeds("sla", "labelled-only flow"),
-                                                  seeds("none")),
-              "sla - sla (labelled-only flow)": (seeds("sla"),
-                                                 seeds("sla", "labelled-only flow"))}
+              "sla (labelled flow) - none": (seeds("sla", "labelled flow"),
+                                             seeds("none")),
+              "sla - sla (labelled flow)": (seeds("sla"), seeds("sla", "labelled flow"))}
     adjusted = holm({k: paired_p(*v) for k, v in others.items()})
     assert "family of 3 paired t-tests" in table
     for name, (p_holm, level) in adjusted.items():

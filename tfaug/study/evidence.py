@@ -8,7 +8,7 @@ from typing import Dict, List, NamedTuple, Optional
 import numpy as np
 
 from tfaug import plots
-from tfaug.study.flows import KIND_OF, VARIANT_OF
+from tfaug.study.flows import flow_name
 from tfaug.study.stats import holm, paired, paired_p
 
 MAIN = ""  # report.MAIN, the main grid's variant (report imports this module)
@@ -33,17 +33,22 @@ def comparisons(rows) -> List[Comparison]:
     for budget in sorted({r["labels_per_class"] for r in rows}):
         base = _seeds(rows, budget, "none")
         methods = sorted({r["method"] for r in rows if r["labels_per_class"] == budget
-                          and r["variant"] in (MAIN, *KIND_OF)} - {"none"})
+                          and (r["variant"] == MAIN or flow_name(r["variant"]))}
+                         - {"none"})
         for m in methods:
             shipped = _seeds(rows, budget, m)
             found.append(Comparison(f"{m} - none", budget, shipped, base))
-            for variant in VARIANT_OF.values():
+            for variant in _flow_variants(rows):
                 other = _seeds(rows, budget, m, variant)
                 if other:
                     found += [Comparison(f"{m} ({variant}) - none", budget, other, base),
                               Comparison(f"{m} - {m} ({variant})", budget, shipped,
                                          other)]
     return [c for c in found if set(c.mine) & set(c.base)]
+
+
+def _flow_variants(rows) -> List[str]:
+    return sorted({r["variant"] for r in rows if flow_name(r["variant"])})
 
 
 def _cell(d, base_mean):
@@ -92,41 +97,79 @@ def _relative(d, base) -> str:
     return f"{100 * d.mean / np.mean(list(base.values())):+.1f}%"
 
 
-def attribution_section(rows, flow_reports: Dict[str, List[dict]]) -> List[str]:
+def attribution_section(rows, flow_reports: Dict[str, List[dict]],
+                        shipped: Optional[dict] = None) -> List[str]:
     """Each attribution method with the shipped flow and with each attribution flow:
     its paired difference to `none`, and what those flows cost and reached."""
     methods = sorted({(r["labels_per_class"], r["method"]) for r in rows
-                      if r["variant"] in KIND_OF})
+                      if flow_name(r["variant"])})
     if not methods:
         return []
-    kinds = [v for v in VARIANT_OF.values() if any(r["variant"] == v for r in rows)]
-    lines = ["", "## What the flow's unlabelled images contribute", "",
+    variants = _flow_variants(rows)
+    lines = ["", "## What the flow contributes: its images, its quality", "",
              "Each method trained with the shipped flow (all training images, the "
-             "validation images included) and with flows trained on less: "
-             "`labelled-only flow` saw only the seed's labelled and validation images "
-             "(what its classifier may use anyway), `flow without validation` the "
-             "training split without any study seed's validation images. Paired "
-             "difference to `none` (accuracy points, 95% t interval).", "",
-             "| labels/class | method | shipped flow | " + " | ".join(kinds) + " |",
-             "|---|---|---|" + "---|" * len(kinds)]
+             "validation images included) and with the study's attribution flows "
+             "(`labelled`: only the seed's labelled and validation images, what its "
+             "classifier may use anyway; `unlabelled`: the training split without any "
+             "study seed's validation images; `all`: every training image, another "
+             "preset). Paired difference to `none` (accuracy points, 95% t interval); "
+             "gain_vs_bits.png plots it against each flow's test bits/dim.", "",
+             "| labels/class | method | shipped flow | " + " | ".join(variants) + " |",
+             "|---|---|---|" + "---|" * len(variants)]
     for budget, m in methods:
         base = _seeds(rows, budget, "none")
         cells = [_cell(paired(_seeds(rows, budget, m, v), base), 0)
-                 if _seeds(rows, budget, m, v) else "—" for v in (MAIN, *kinds)]
+                 if _seeds(rows, budget, m, v) else "—" for v in (MAIN, *variants)]
         lines.append(f"| {budget} | {m} | " + " | ".join(cells) + " |")
-    if flow_reports:
-        lines += ["", "| flow | flows | images each | test bits/dim | training seconds "
-                      "each |", "|---|---|---|---|---|"]
-        for kind, reports in flow_reports.items():
-            if reports:
-                bpd = [r["final_test_bits_per_dim"] for r in reports]
-                secs = [r["train_seconds"] for r in reports]
-                size = sorted({r.get("train_examples") for r in reports} - {None})
-                lines.append(f"| {VARIANT_OF[kind]} | {len(reports)} | "
-                             f"{', '.join(map(str, size)) or '—'} | "
-                             f"{np.mean(bpd):.3f} (range {min(bpd):.3f}-{max(bpd):.3f}) | "
-                             f"{np.mean(secs):.0f} |")
+    reports = {**({"shipped": [shipped]} if shipped else {}), **flow_reports}
+    if reports:
+        lines += ["", "| flow | flows | training images | test bits/dim | training "
+                      "seconds each |", "|---|---|---|---|---|"]
+        for name, found in reports.items():
+            bpd = [r["final_test_bits_per_dim"] for r in found]
+            size = sorted({r.get("train_examples") for r in found} - {None})
+            lines.append(f"| {name} | {len(found)} | {', '.join(map(str, size)) or '—'} "
+                         f"| {np.mean(bpd):.3f} (range {min(bpd):.3f}-{max(bpd):.3f}) | "
+                         f"{np.mean([r['train_seconds'] for r in found]):.0f} |")
     return lines
+
+
+def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
+                      shipped: Optional[dict]) -> bytes:
+    """PNG bytes: each attribution method's paired gain over `none` (95% interval)
+    against the test bits/dim of the flow it used (the mean over a flow's seeds),
+    one panel per budget."""
+    plt = plots.pyplot()
+    bits = {f"{name} flow": float(np.mean([r["final_test_bits_per_dim"] for r in found]))
+            for name, found in flow_reports.items()}
+    if shipped:
+        bits[MAIN] = float(shipped["final_test_bits_per_dim"])
+    methods = sorted({(r["labels_per_class"], r["method"]) for r in rows
+                      if flow_name(r["variant"])})
+    budgets = sorted({b for b, _ in methods}) or [0]
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4), dpi=110,
+                             squeeze=False)
+    for ax, budget in zip(axes[0], budgets):
+        base = _seeds(rows, budget, "none")
+        for b, m in methods:
+            if b != budget:
+                continue
+            points = [(bits[v], paired(_seeds(rows, budget, m, v), base), v or "shipped")
+                      for v in bits if _seeds(rows, budget, m, v)]
+            points.sort(key=lambda p: p[0])
+            line = ax.errorbar([p[0] for p in points], [100 * p[1].mean for p in points],
+                               yerr=[[100 * (p[1].mean - p[1].low) for p in points],
+                                     [100 * (p[1].high - p[1].mean) for p in points]],
+                               marker="o", capsize=3, label=m)
+            for x, d, name in points:
+                ax.annotate(name, (x, 100 * d.mean), fontsize=6,
+                            color=line[0].get_color())
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set(title=f"{budget} labels per class", xlabel="flow test bits/dim",
+               ylabel="paired gain over none (points), 95% interval")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return plots.png(fig, plt)
 
 
 def plot_differences(rows, primary: Optional[tuple] = None) -> bytes:

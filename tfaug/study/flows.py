@@ -1,30 +1,56 @@
 """The flows a study trains itself: one for its dataset when none ships, and the
-attribution flows, each trained on part of the training split only, to tell what a
-latent method owes to the unlabelled images its flow saw:
+attribution flows, each named in the study's `flow_data` ({name: "images:preset"}, or
+{name: preset} when the name is the images'), trained on:
 
   labelled     a seed's labelled and validation images at a budget: what that seed's
                classifier may use anyway (one flow per budget and seed);
   unlabelled   the training split without the validation images of any of the study's
-               seeds (one flow).
+               seeds (one flow);
+  all          the whole training split, as the shipped flow (one flow; e.g. with a
+               shorter preset, for a flow of another quality).
 
-Each is trained resumably in its own directory, before the study's runs (shards
-split them); a process that needs a flow another is training waits for it (a lock)
-rather than train it twice.
+The runs of a method with flow `name` are the study's variant "`name` flow". Each flow
+is trained resumably in its own directory, before the study's runs (shards split
+them); a process that needs a flow another is training waits for it (a lock) rather
+than train it twice.
 """
 
 import os
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from tfaug import flows, io
 from tfaug.data.subsets import split_indices
+from tfaug.errors import ConfigError
 
-LABELLED, UNLABELLED = "labelled", "unlabelled"
-FLOW_DATA = (LABELLED, UNLABELLED)
-# Run variants of the attribution runs: the method, trained with that flow.
-VARIANT_OF = {LABELLED: "labelled-only flow", UNLABELLED: "flow without validation"}
-KIND_OF = {v: k for k, v in VARIANT_OF.items()}
+LABELLED, UNLABELLED, ALL = "labelled", "unlabelled", "all"
+IMAGES = (LABELLED, UNLABELLED, ALL)
+
+
+def flow_specs(flow_data: Dict[str, str]) -> Dict[str, Tuple[str, str]]:
+    """{name: (images, preset)} of a study's flow_data; a clear error for a bad one."""
+    specs = {}
+    for name, value in flow_data.items():
+        images, colon, preset = str(value).partition(":")
+        if not colon:
+            images, preset = name, value
+        if images not in IMAGES or not preset:
+            raise ConfigError(f"flow_data {name!r}: {value!r} must be 'images:preset' "
+                              f"with images one of {', '.join(IMAGES)} (or a preset "
+                              "alone when the name is one of those).")
+        specs[name] = (images, preset)
+    return specs
+
+
+def variant(name: str) -> str:
+    """The study variant of runs with the attribution flow `name`."""
+    return f"{name} flow"
+
+
+def flow_name(run_variant: str) -> Optional[str]:
+    """The attribution flow a variant's runs use, or None for other variants."""
+    return run_variant[:-len(" flow")] if run_variant.endswith(" flow") else None
 
 
 def train_flow(directory: str, images, test, config, preset: Optional[str],
@@ -50,44 +76,50 @@ def train_flow(directory: str, images, test, config, preset: Optional[str],
     return export_dir
 
 
-def attribution_indices(kind: str, labels, num_classes: int, config, budget: int,
+def attribution_indices(images: str, labels, num_classes: int, config, budget: int,
                         seed: int) -> np.ndarray:
-    """The indices in the training split of the images the `kind` flow of
+    """The indices in the training split of the images an `images` flow of
     (budget, seed) learns from, ascending."""
-    if kind == LABELLED:
+    if images == LABELLED:
         train, val = split_indices(labels, num_classes, seed=seed, per_class=budget,
                                    val_per_class=config.val_per_class)
         return np.sort(np.concatenate([train, val]))
+    if images == ALL:
+        return np.arange(len(labels))
     seeds = sorted({s for b in config.budgets for s in config.seeds_for(b)})
     validation = [split_indices(labels, num_classes, seed=s, per_class=0,
                                 val_per_class=config.val_per_class)[1] for s in seeds]
     return np.setdiff1d(np.arange(len(labels)), np.concatenate(validation))
 
 
-def attribution_dir(out_dir: str, kind: str, budget: int, seed: int) -> str:
-    if kind == LABELLED:
-        return os.path.join(out_dir, "flows", LABELLED, f"lpc{budget}", f"seed{seed}")
-    return os.path.join(out_dir, "flows", UNLABELLED)
+def attribution_dir(out_dir: str, name: str, images: str, budget: int,
+                    seed: int) -> str:
+    if images == LABELLED:
+        return os.path.join(out_dir, "flows", name, f"lpc{budget}", f"seed{seed}")
+    return os.path.join(out_dir, "flows", name)
 
 
-def attribution_flow(out_dir: str, kind: str, full, test, config, budget: int,
+def attribution_flow(out_dir: str, name: str, full, test, config, budget: int,
                      seed: int, log: Callable) -> str:
-    """The export directory of the `kind` flow of (budget, seed), trained if needed
-    with the study's preset for that kind."""
-    return train_flow(attribution_dir(out_dir, kind, budget, seed),
-                      full.take(attribution_indices(kind, full.labels,
+    """The export directory of attribution flow `name` for (budget, seed), trained
+    if needed."""
+    images, preset = flow_specs(config.flow_data)[name]
+    return train_flow(attribution_dir(out_dir, name, images, budget, seed),
+                      full.take(attribution_indices(images, full.labels,
                                                     full.info.num_classes, config,
                                                     budget, seed)), test,
-                      config, config.flow_data[kind], log)
+                      config, preset, log)
 
 
-def attribution_flows(config) -> List[Tuple[str, int, int]]:
-    """(kind, budget, seed) of every distinct attribution flow the study needs."""
+def attribution_flows(config) -> List[Tuple[str, str, int, int]]:
+    """(name, images, budget, seed) of every distinct attribution flow the study
+    needs (budget and seed 0 for flows shared by every run)."""
     needed = []
-    for kind in config.flow_data:
+    for name, (images, _) in flow_specs(config.flow_data).items():
         for budget in config.flow_data_budgets:
             for seed in config.seeds_for(budget):
-                key = (kind, budget, seed) if kind == LABELLED else (kind, 0, 0)
+                key = (name, images, budget, seed) if images == LABELLED else (
+                    name, images, 0, 0)
                 if key not in needed:
                     needed.append(key)
     return needed

@@ -46,9 +46,14 @@ def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: St
     io.write_json(os.path.join(out_dir, "results.json"),
                   {"config": cfglib.to_dict(config), "rows": rows})
     rows = read_rows(csv_path)
+    flow_reports = _flow_reports(out_dir, config)
     io.write_atomic(os.path.join(out_dir, "report.md"),
-                    markdown_report(rows, config, _flow_reports(out_dir, config))
-                    .encode())
+                    markdown_report(rows, config, flow_reports).encode())
+    shipped = shipped_flow_report(config)
+    if any(evidence.flow_name(r["variant"]) for r in rows):
+        io.write_atomic(os.path.join(out_dir, "gain_vs_bits.png"),
+                        evidence.plot_gain_vs_bits(rows, flow_reports,
+                                                   shipped[1] if shipped else None))
     if config.primary_method:
         io.write_atomic(os.path.join(out_dir, "differences.png"),
                         evidence.plot_differences(rows, (
@@ -146,14 +151,15 @@ def _data_note(config) -> str:
 
 
 def _flow_reports(out_dir: str, config) -> Dict[str, List[dict]]:
-    """{kind: the training reports of the study's attribution flows trained so far}."""
+    """{name: the training reports of the study's attribution flows of that name
+    trained so far}."""
     found = {}
-    for kind, budget, seed in flows.attribution_flows(config):
-        path = os.path.join(flows.attribution_dir(out_dir, kind, budget, seed), "export",
-                            "report.json")
+    for name, images, budget, seed in flows.attribution_flows(config):
+        path = os.path.join(flows.attribution_dir(out_dir, name, images, budget, seed),
+                            "export", "report.json")
         report = io.read_json(path, default=None)
         if report:
-            found.setdefault(kind, []).append(report)
+            found.setdefault(name, []).append(report)
     return found
 
 
@@ -184,7 +190,9 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
     lines += _accuracy_section(table, methods, budgets, head, rule)
     lines += _paired_section(rows, methods, budgets, "none", head, rule)
     lines += evidence.family_section(rows, config)
-    lines += evidence.attribution_section(rows, flow_reports or {})
+    shipped = shipped_flow_report(config)
+    lines += evidence.attribution_section(rows, flow_reports or {},
+                                          shipped[1] if shipped else None)
     baselines = {b: best_image_space(rows, b) for b in budgets}
     if any(baselines.values()):
         lines += ["", "## Paired difference to the best image-space method", "",
@@ -312,10 +320,9 @@ def _convergence_section(rows, config, budgets):
     return lines
 
 
-def flow_cost(config) -> Optional[dict]:
-    """How long the study's flow took to train ({"seconds", "steps", "directory"}),
-    from the report exported with it (--flow, else the one shipped for the dataset);
-    None when the study uses no flow or its report does not say."""
+def shipped_flow_report(config) -> Optional[Tuple[str, dict]]:
+    """(directory, training report) of the study's flow (--flow, else the one shipped
+    for the dataset); None when the study uses no flow or it has no report."""
     if not any(registry.needs_flow(named(m)[1]) for m in config.methods):
         return None
     from tfaug.flows.export import PRETRAINED_DIR
@@ -325,8 +332,17 @@ def flow_cost(config) -> Optional[dict]:
         report = io.read_json(os.path.join(directory, "report.json"), default={})
     except (CheckpointError, OSError, ValueError):  # the cost unreported, not the study
         return None
-    if not isinstance(report, dict) or not report.get("train_seconds"):
+    return (directory, report) if isinstance(report, dict) and report else None
+
+
+def flow_cost(config) -> Optional[dict]:
+    """How long the study's flow took to train ({"seconds", "steps", "directory"}),
+    from the report exported with it; None when the study uses no flow or its report
+    does not say."""
+    found = shipped_flow_report(config)
+    if not found or not found[1].get("train_seconds"):
         return None
+    directory, report = found
     root = os.path.dirname(cfglib.PRESET_DIR)
     inside = os.path.abspath(directory).startswith(os.path.abspath(root) + os.sep)
     return {"seconds": float(report["train_seconds"]), "steps": report.get("steps"),

@@ -26,8 +26,8 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
-from tfaug.study.flows import (FLOW_DATA, KIND_OF, VARIANT_OF, attribution_flow,
-                               attribution_flows, train_flow)
+from tfaug.study.flows import (attribution_flow, attribution_flows, flow_name,
+                               flow_specs, train_flow, variant)
 from tfaug.study.report import (CAPACITY, MAIN, MATCHED, best_latent, mean_seconds,
                                  write_outputs)
 from tfaug.trainers.classifier import load_splits, train_classifier
@@ -71,13 +71,15 @@ class StudyConfig(BudgetGrid):
                                               "budget in the main grid.")
     matched_compute: bool = field(False, "Also train none for as long (training "
                                          "seconds) as best_latent took, per budget.")
-    flow_data: Dict[str, str] = field({}, "Attribution: flows trained on part of the "
-                                          "training split only, {kind: flow preset}: "
+    flow_data: Dict[str, str] = field({}, "Attribution flows, {name: 'images:preset'} "
+                                          "(or {images: preset}), images one of "
                                           "labelled (each seed's labelled and "
-                                          "validation images) and/or unlabelled (the "
+                                          "validation images), unlabelled (the "
                                           "training split without any study seed's "
-                                          "validation images); flow_data_methods are "
-                                          "run again with each.")
+                                          "validation images) or all (the whole "
+                                          "training split, e.g. with a shorter "
+                                          "preset); flow_data_methods are run again "
+                                          "with each.")
     flow_data_methods: Tuple[str, ...] = field((), "Latent methods (labels) run again "
                                                    "with each flow_data flow.")
     flow_data_budgets: Tuple[int, ...] = field((), "Budgets of those runs (every seed "
@@ -110,10 +112,7 @@ class StudyConfig(BudgetGrid):
             raise ConfigError("capacity_budgets must be among budgets.")
         if self.capacity_budgets and not self.capacity_model:
             raise ConfigError("capacity_budgets needs capacity_model.")
-        unknown = set(self.flow_data) - set(FLOW_DATA)
-        if unknown:
-            raise ConfigError(f"flow_data kinds are {' and '.join(FLOW_DATA)}, got "
-                              f"{sorted(unknown)}.")
+        flow_specs(self.flow_data)
         if self.flow_data and not (self.flow_data_methods and self.flow_data_budgets):
             raise ConfigError("flow_data needs flow_data_methods and flow_data_budgets.")
         not_latent = [m for m in self.flow_data_methods if m not in labels or not
@@ -149,12 +148,13 @@ class Run(NamedTuple):
     budget: int
     method: str          # label: the spec's names without parameters
     seed: int
-    variant: str = MAIN  # MAIN, CAPACITY, MATCHED or a VARIANT_OF an attribution flow
+    variant: str = MAIN  # MAIN, CAPACITY, MATCHED or an attribution flow's variant
 
 
 def run_dir(out_dir: str, run: Run) -> str:
-    suffix = {MAIN: "", CAPACITY: "@capacity", MATCHED: "@matched",
-              **{v: f"@{k}_flow" for k, v in VARIANT_OF.items()}}[run.variant]
+    name = flow_name(run.variant)
+    suffix = f"@{name}_flow" if name else {MAIN: "", CAPACITY: "@capacity",
+                                          MATCHED: "@matched"}[run.variant]
     return os.path.join(out_dir, "runs", f"lpc{run.budget}", run.method + suffix,
                         f"seed{run.seed}")
 
@@ -272,7 +272,7 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
         except (KeyError, TypeError) as e:
             raise ConfigError(f"earlier results {path}: row {i} is not a study's result "
                               f"row ({type(e).__name__}: {e}).") from None
-        if run.variant == MATCHED or run.variant in KIND_OF or (
+        if run.variant == MATCHED or flow_name(run.variant) or (
                 run.method not in plan.specs):
             continue
         c = plan.run_config(run)
@@ -347,8 +347,8 @@ def extra_runs(config: StudyConfig, rows: List[dict]) -> List[Tuple[Run, Optiona
             if label is not None:
                 seeds = config.seeds_for(budget)[:config.capacity_seeds]
                 extra += [(Run(budget, label, s, CAPACITY), None) for s in seeds]
-    for kind in config.flow_data:
-        extra += [(Run(budget, label, s, VARIANT_OF[kind]), None)
+    for name in config.flow_data:
+        extra += [(Run(budget, label, s, variant(name)), None)
                   for budget in config.flow_data_budgets
                   for label in config.flow_data_methods
                   for s in config.seeds_for(budget)]
@@ -406,8 +406,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
-    for kind, budget, seed in attribution_flows(config)[index::count]:
-        attribution_flow(out_dir, kind, full, test, config, budget, seed, log)
+    for name, _, budget, seed in attribution_flows(config)[index::count]:
+        attribution_flow(out_dir, name, full, test, config, budget, seed, log)
     strategy = make_strategy(config.strategy)
     timings = []
     main = config.grid()
@@ -439,8 +439,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             return
         if result is None:
             flow = None
-            if run.variant in KIND_OF:
-                flow = attribution_flow(out_dir, KIND_OF[run.variant], full, test,
+            if flow_name(run.variant):
+                flow = attribution_flow(out_dir, flow_name(run.variant), full, test,
                                         config, run.budget, run.seed, log)
             run_config = plan.run_config(run, steps, flow)
             started = time.time()
