@@ -234,3 +234,30 @@ def test_level_decay_outside_its_range_or_without_levels_is_a_clear_error(flow):
     from tfaug.augment import registry
     spec = registry.canonical("latent_adversarial(level_decay=0.3)")
     assert "level_decay=0.3" in spec
+
+
+def test_copies_perturb_the_head_that_many_times_and_keep_the_rest_clean(flow):
+    x, y = _images(8), _labels(8)
+    out, labels = augment.LatentRandom(flow, eps=0.7, ratio=0.5, copies=3)(
+        x, y, seed=SEED)
+    assert out.shape[0] == 16 and labels.shape[0] == 16
+    np.testing.assert_array_equal(labels, tf.concat([y[:4]] * 3 + [y[4:]], 0))
+    np.testing.assert_array_equal(out[12:], x[4:])  # the clean rest, once
+    copies = [out[4 * i:4 * i + 4] for i in range(3)]
+    for i in range(3):
+        for j in range(i):
+            assert float(tf.reduce_max(tf.abs(copies[i] - copies[j]))) > 1e-3
+    one, _ = augment.LatentRandom(flow, eps=0.7, ratio=0.5, copies=1)(x, y, seed=SEED)
+    default, _ = augment.LatentRandom(flow, eps=0.7, ratio=0.5)(x, y, seed=SEED)
+    np.testing.assert_array_equal(one, default)
+
+
+def test_copies_refuse_per_example_state(flow):
+    with pytest.raises(ConfigError, match="takes no copies > 1"):
+        augment.LatentAdversarial(flow, amortized=True, copies=2)
+    from tfaug.augment import registry
+    with pytest.raises(ConfigError, match="cannot follow a part with copies > 1"):
+        registry.build("latent_random(copies=2)+latent_adversarial(refresh=2)",
+                       {"flow": flow}, (8, 8, 1))
+    with pytest.raises(ConfigError, match="copies must be an integer >= 1"):
+        augment.LatentRandom(flow, copies=0)

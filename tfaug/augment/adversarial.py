@@ -60,8 +60,9 @@ class PGDAugmentation(PartialAugmentation):
     """Base of the PGD augmentations: validated attack parameters and the attack."""
 
     def __init__(self, eps: float, alpha: float, steps: int, norm: str,
-                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
-        super().__init__(ratio, seed)
+                 random_start: bool = True, ratio: float = 1.0, seed: int = 0,
+                 copies: int = 1):
+        super().__init__(ratio, seed, copies)
         check_positive("eps", eps)
         check_positive("alpha", alpha)
         if not isinstance(steps, int) or steps < 1:

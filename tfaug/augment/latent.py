@@ -73,8 +73,8 @@ class LatentRandom(_ThroughLatentModel, PartialAugmentation):
 
     def __init__(self, flow, eps: float = 1.0, norm: Optional[str] = "l2",
                  away: bool = False, ratio: float = 1.0, level_decay: float = 1.0,
-                 seed: int = 0):
-        super().__init__(ratio, seed)
+                 copies: int = 1, seed: int = 0):
+        super().__init__(ratio, seed, copies)
         check_positive("eps", eps)
         norms.check_norm(norm, allow_none=True)
         self.flow, self.eps, self.norm, self.away = flow, float(eps), norm, away
@@ -121,14 +121,22 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
                  norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
                  amortized: bool = False, free: bool = False, refresh: int = 1,
-                 level_decay: float = 1.0, seed: int = 0):
-        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
+                 level_decay: float = 1.0, copies: int = 1, seed: int = 0):
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed, copies)
         if not isinstance(refresh, int) or refresh < 1:
             raise ConfigError(f"refresh must be an integer >= 1 (training steps "
                               f"between fresh perturbations), got {refresh!r}.")
         self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
         self.refresh = refresh
         self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
+        if copies > 1 and self.keeps_state:
+            raise ConfigError(f"latent_adversarial({self._state_params()}) keeps one "
+                              "perturbation per training example, so it takes no "
+                              "copies > 1: drop copies, or use the per-batch attack.")
+
+    @property
+    def keeps_state(self):
+        return self._carries or self.refresh > 1
         self._history = self._bank = None
 
     @property
@@ -237,5 +245,5 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
             return self
         return LatentAdversarial(self.flow, self.eps, self.alpha, self.steps, self.norm,
                                  self.random_start, self.ratio,
-                                 level_decay=self.level_decay,
+                                 level_decay=self.level_decay, copies=self.copies,
                                  seed=self._fallback_seed)
