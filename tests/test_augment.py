@@ -188,3 +188,76 @@ def test_every_augmentation_compiles_with_xla(flow, classifier):
                          jit_compile=True)
         out, labels = fn(x, y)
         assert out.shape == x.shape and labels.shape == y.shape, aug
+
+
+def test_level_weights_follow_the_multiscale_latent(flow):
+    weights = flow.level_weights(0.25)
+    fine, coarse = flow.latent_levels(tf.constant(weights[None]))
+    assert np.all(fine.numpy() == 0.25) and np.all(coarse.numpy() == 1.0)
+    assert fine.shape[1:] == flow.config.level_shapes()[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda flow, decay: augment.LatentRandom(flow, eps=0.7, level_decay=decay),
+    lambda flow, decay: augment.LatentAdversarial(flow, eps=0.7, alpha=0.3, steps=2,
+                                                  level_decay=decay)])
+def test_level_decay_zero_moves_only_the_coarsest_level_and_one_changes_nothing(
+        flow, classifier, make):
+    x = _images(8)
+    z = flow.encode(x)
+    targets = predicted_targets(classifier, x)
+
+    def delta(aug):
+        if isinstance(aug, augment.LatentRandom):
+            return aug.delta(z, SEED)
+        return aug.delta(z, classifier, targets, SEED)
+    coarse_only = delta(make(flow, 0.0))
+    fine, coarse = flow.latent_levels(coarse_only)
+    assert float(tf.reduce_max(tf.abs(fine))) == 0.0
+    assert float(tf.reduce_min(tf.reduce_max(tf.abs(coarse), [1, 2, 3]))) > 0.0
+    assert float(tf.reduce_max(norms.l2_norm(coarse_only))) <= 0.7 + 1e-5
+    default = make(flow, 1.0)
+    assert default.weights is None
+    np.testing.assert_array_equal(delta(default), delta(
+        augment.LatentRandom(flow, eps=0.7) if isinstance(default, augment.LatentRandom)
+        else augment.LatentAdversarial(flow, eps=0.7, alpha=0.3, steps=2)))
+
+
+def test_level_decay_outside_its_range_or_without_levels_is_a_clear_error(flow):
+    with pytest.raises(ConfigError, match=r"level_decay must be in \[0, 1\]"):
+        augment.LatentRandom(flow, level_decay=1.5)
+
+    class OneScale:
+        latent_shape = (8, 8, 1)
+    with pytest.raises(ConfigError, match="needs a multi-scale flow"):
+        augment.LatentAdversarial(OneScale(), level_decay=0.5)
+    from tfaug.augment import registry
+    spec = registry.canonical("latent_adversarial(level_decay=0.3)")
+    assert "level_decay=0.3" in spec
+
+
+def test_copies_perturb_the_head_that_many_times_and_keep_the_rest_clean(flow):
+    x, y = _images(8), _labels(8)
+    out, labels = augment.LatentRandom(flow, eps=0.7, ratio=0.5, copies=3)(
+        x, y, seed=SEED)
+    assert out.shape[0] == 16 and labels.shape[0] == 16
+    np.testing.assert_array_equal(labels, tf.concat([y[:4]] * 3 + [y[4:]], 0))
+    np.testing.assert_array_equal(out[12:], x[4:])  # the clean rest, once
+    copies = [out[4 * i:4 * i + 4] for i in range(3)]
+    for i in range(3):
+        for j in range(i):
+            assert float(tf.reduce_max(tf.abs(copies[i] - copies[j]))) > 1e-3
+    one, _ = augment.LatentRandom(flow, eps=0.7, ratio=0.5, copies=1)(x, y, seed=SEED)
+    default, _ = augment.LatentRandom(flow, eps=0.7, ratio=0.5)(x, y, seed=SEED)
+    np.testing.assert_array_equal(one, default)
+
+
+def test_copies_refuse_per_example_state(flow):
+    with pytest.raises(ConfigError, match="takes no copies > 1"):
+        augment.LatentAdversarial(flow, amortized=True, copies=2)
+    from tfaug.augment import registry
+    with pytest.raises(ConfigError, match="cannot follow a part with copies > 1"):
+        registry.build("latent_random(copies=2)+latent_adversarial(refresh=2)",
+                       {"flow": flow}, (8, 8, 1))
+    with pytest.raises(ConfigError, match="copies must be an integer >= 1"):
+        augment.LatentRandom(flow, copies=0)

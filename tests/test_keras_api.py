@@ -114,7 +114,7 @@ def test_float_images_outside_the_unit_range_are_an_error_before_training(flow, 
 
 def test_mixup_needs_a_loss_for_soft_labels(flow):
     x, y = _data(8)
-    with pytest.raises(ConfigError, match="mixes labels.*CategoricalCrossentropy"):
+    with pytest.raises(ConfigError, match="mixed soft labels.*CategoricalCrossentropy"):
         _train(flow, x, y, augmentation="mixup")
     model, history = _train(flow, x, np.eye(3, dtype=np.float32)[y],
                             augmentation="mixup", loss="one-hot")
@@ -196,3 +196,18 @@ def test_a_spec_without_its_flow_and_a_non_model_are_clear_errors(flow):
             "latent_random", flow=flow)
         model.compile("sgd", LOSSES["sparse"])
         model.fit(np.zeros((4, 4, 4, 1), np.float32), np.zeros(4), verbose=0)
+
+
+def test_copies_train_on_the_grown_batch_with_one_hot_labels_only(flow):
+    x, y = _data(8)
+    one_hot = np.eye(3, dtype=np.float32)[y]
+    model, history = _train(flow, x, one_hot, augmentation="latent_random(eps=0.5,"
+                            "copies=2)", loss="one-hot")
+    assert np.isfinite(history.history["loss"]).all()
+    images, labels = model.augment(tf.constant(x[:4]), tf.constant(one_hot[:4]))
+    assert images.shape[0] == labels.shape[0] == 8
+    with pytest.raises(ConfigError, match="labels of its own .*CategoricalCross"):
+        _train(flow, x, y, augmentation="latent_random(copies=2)")
+    with pytest.raises(ConfigError, match="sample weights do not cover"):
+        _train(flow, x, one_hot, np.ones(8, np.float32),
+               augmentation="latent_random(copies=2)", loss="one-hot")

@@ -27,14 +27,17 @@ def predicted_targets(classifier, images):
 
 
 def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
-        random_start, seed, start=None):
+        random_start, seed, start=None, weights=None):
     """The final perturbation delta (shape `shape`) after `steps` PGD steps from
-    `start`, or else from a uniform point of the ball (random_start) or zero."""
+    `start`, or else from a uniform point of the ball (random_start) or zero.
+    `weights` (broadcastable to delta, in [0, 1]) scale the random start and each
+    step's gradient per coordinate before its ascent direction: a coordinate of
+    weight 0 never moves."""
     if start is not None:
         delta = start
     else:
-        delta = norms.uniform_start(shape, eps, norm, seed) if random_start \
-            else tf.zeros(shape)
+        delta = weighted(norms.uniform_start(shape, eps, norm, seed), weights) \
+            if random_start else tf.zeros(shape)
     for _ in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(delta)
@@ -43,17 +46,23 @@ def pgd(to_images, shape, classifier, targets, *, eps, alpha, steps, norm,
                 targets, logits, from_logits=True))
         grad = tape.gradient(loss, delta)
         grad = tf.where(tf.math.is_finite(grad), grad, 0.0)  # never a NaN step
-        delta = norms.project(delta + alpha * norms.ascent_direction(grad, norm),
-                              eps, norm)
+        delta = norms.project(delta + alpha * norms.ascent_direction(
+            weighted(grad, weights), norm), eps, norm)
     return tf.stop_gradient(delta)
+
+
+def weighted(t, weights):
+    """t scaled per coordinate by `weights` (None: unchanged)."""
+    return t if weights is None else t * weights
 
 
 class PGDAugmentation(PartialAugmentation):
     """Base of the PGD augmentations: validated attack parameters and the attack."""
 
     def __init__(self, eps: float, alpha: float, steps: int, norm: str,
-                 random_start: bool = True, ratio: float = 1.0, seed: int = 0):
-        super().__init__(ratio, seed)
+                 random_start: bool = True, ratio: float = 1.0, seed: int = 0,
+                 copies: int = 1):
+        super().__init__(ratio, seed, copies)
         check_positive("eps", eps)
         check_positive("alpha", alpha)
         if not isinstance(steps, int) or steps < 1:
@@ -62,12 +71,15 @@ class PGDAugmentation(PartialAugmentation):
         self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
         self.norm, self.random_start = norm, random_start
 
+    weights = None  # per-coordinate weights of the perturbation (see pgd)
+
     def attack(self, to_images, shape, classifier, targets, seed, start=None):
         return pgd(to_images, shape, classifier, targets, eps=self.eps,
                    alpha=self.alpha, steps=self.steps, norm=self.norm,
-                   random_start=self.random_start, seed=seed, start=start)
+                   random_start=self.random_start, seed=seed, start=start,
+                   weights=self.weights)
 
     def fresh_start(self, shape, seed):
         """Where an attack without history starts: uniform in the ball, or zero."""
-        return norms.uniform_start(shape, self.eps, self.norm, seed) \
-            if self.random_start else tf.zeros(shape)
+        return weighted(norms.uniform_start(shape, self.eps, self.norm, seed),
+                        self.weights) if self.random_start else tf.zeros(shape)

@@ -114,6 +114,8 @@ class Augmentation:
 
     mixes_labels = False  # True when it returns labels other than those it is given
     uses_training_gradient = False  # True when it needs Examples.free (see FreeGradients)
+    grows_batch = False  # True when it returns more images than it is given
+    keeps_state = False  # True when it keeps per-example state (build_state)
 
     def __init__(self, seed: int = 0):
         self._seed_generator = None
@@ -190,6 +192,11 @@ class Compose(Augmentation):
 
     def __init__(self, *augmentations):
         super().__init__()
+        for i, aug in enumerate(augmentations):
+            if aug.keeps_state and any(a.grows_batch for a in augmentations[:i]):
+                raise ConfigError(f"{aug!r} keeps state per training example, so it "
+                                  "cannot follow a part with copies > 1 (its batch no "
+                                  "longer lines up with the examples): put it first.")
         self.augmentations = augmentations
 
     def augment(self, images, labels, classifier, seed, examples):
@@ -211,6 +218,14 @@ class Compose(Augmentation):
     def uses_training_gradient(self):
         return any(aug.uses_training_gradient for aug in self.augmentations)
 
+    @property
+    def grows_batch(self):
+        return any(aug.grows_batch for aug in self.augmentations)
+
+    @property
+    def keeps_state(self):
+        return any(aug.keeps_state for aug in self.augmentations)
+
     def latent_models(self):
         return [m for aug in self.augmentations for m in aug.latent_models()]
 
@@ -228,13 +243,25 @@ class Compose(Augmentation):
 
 class PartialAugmentation(Augmentation):
     """Perturbs the first `ratio` of each batch and leaves the rest clean (the batch
-    is shuffled already); `perturb` sees only the part it replaces."""
+    is shuffled already); `perturb` sees only the part it replaces. `copies` k > 1:
+    that part is perturbed k times, each with its own seed, and the batch grows to
+    k copies of it followed by the clean rest (labels repeated alike)."""
 
-    def __init__(self, ratio: float = 1.0, seed: int = 0):
+    def __init__(self, ratio: float = 1.0, seed: int = 0, copies: int = 1):
         super().__init__(seed)
         if not 0.0 <= ratio <= 1.0:
             raise ConfigError(f"ratio must be in [0, 1], got {ratio}.")
-        self.ratio = ratio
+        if not isinstance(copies, int) or copies < 1:
+            raise ConfigError(f"copies must be an integer >= 1, got {copies!r}.")
+        self.ratio, self.copies = ratio, copies
+
+    @property
+    def grows_batch(self):
+        return self.copies > 1
+
+    @property
+    def mixes_labels(self):  # the labels of the copies are added
+        return self.copies > 1
 
     def augment(self, images, labels, classifier, seed, examples):
         batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
@@ -244,9 +271,17 @@ class PartialAugmentation(Augmentation):
                 return images, labels
         else:
             n = tf.cast(tf.round(self.ratio * tf.cast(batch, tf.float32)), tf.int32)
-        perturbed = self.perturb(images[:n], None if labels is None else labels[:n],
-                                 classifier, seed, examples.head(n))
-        return tf.concat([perturbed, images[n:]], axis=0), labels
+        head = None if labels is None else labels[:n]
+        if self.copies == 1:
+            perturbed = self.perturb(images[:n], head, classifier, seed,
+                                     examples.head(n))
+            return tf.concat([perturbed, images[n:]], axis=0), labels
+        seeds = tf.unstack(tf.random.experimental.stateless_split(seed, self.copies))
+        copies = [self.perturb(images[:n], head, classifier, s, examples.head(n))
+                  for s in seeds]
+        return (tf.concat([*copies, images[n:]], axis=0),
+                None if labels is None else tf.concat(
+                    [head] * self.copies + [labels[n:]], axis=0))
 
     def perturb(self, images, labels, classifier, seed, examples):
         raise NotImplementedError

@@ -11,7 +11,7 @@ from typing import Optional
 import tensorflow as tf
 
 from tfaug.augment import norms
-from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
+from tfaug.augment.adversarial import PGDAugmentation, predicted_targets, weighted
 from tfaug.augment.base import (PartialAugmentation, bind_labels, check_positive,
                                 finite_or_clean)
 from tfaug.augment.state import ExampleState, ImageBank
@@ -34,6 +34,19 @@ class _ThroughLatentModel:
     def latent_models(self):
         return [self.flow]
 
+    def level_weights(self, decay: float):
+        """Per-coordinate weights of the perturbation by flow level (`decay` **
+        (L - l) at level l of L; None: every level alike)."""
+        if not isinstance(decay, (int, float)) or not 0.0 <= decay <= 1.0:
+            raise ConfigError(f"level_decay must be in [0, 1] (1: every level alike, "
+                              f"0: the coarsest level only), got {decay!r}.")
+        if decay == 1.0:
+            return None
+        if not hasattr(self.flow, "level_weights"):
+            raise ConfigError(f"level_decay needs a multi-scale flow (a Glow); "
+                              f"{type(self.flow).__name__} has no levels.")
+        return tf.constant(self.flow.level_weights(float(decay)))
+
     def check_image_shape(self, image_shape):
         shape = tuple(getattr(getattr(self.flow, "config", None), "image_shape", ())
                       or ())
@@ -54,18 +67,23 @@ def _decoded(model, z, images):
 class LatentRandom(_ThroughLatentModel, PartialAugmentation):
     """x' = clip(decode(encode(x) + dz), 0, 1), dz ~ N(0, eps^2 I), projected onto the
     eps-ball of `norm` ("l2", "linf" or None: no projection). `away`: dz = sign(z)
-    |dz|, a step away from the latent's centre."""
+    |dz|, a step away from the latent's centre. `level_decay` d < 1 (a Glow's
+    multi-scale latent): the noise at level l of L is scaled by d ** (L - l), so
+    finer levels move less (0: the coarsest level only)."""
 
     def __init__(self, flow, eps: float = 1.0, norm: Optional[str] = "l2",
-                 away: bool = False, ratio: float = 1.0, seed: int = 0):
-        super().__init__(ratio, seed)
+                 away: bool = False, ratio: float = 1.0, level_decay: float = 1.0,
+                 copies: int = 1, seed: int = 0):
+        super().__init__(ratio, seed, copies)
         check_positive("eps", eps)
         norms.check_norm(norm, allow_none=True)
         self.flow, self.eps, self.norm, self.away = flow, float(eps), norm, away
+        self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
 
     def delta(self, z, seed):
         """The latent perturbation dz for latents z."""
-        dz = self.eps * tf.random.stateless_normal(tf.shape(z), seed)
+        dz = weighted(self.eps * tf.random.stateless_normal(tf.shape(z), seed),
+                      self.weights)
         if self.away:
             dz = tf.sign(z) * tf.abs(dz)
         return norms.project(dz, self.eps, self.norm)
@@ -95,18 +113,30 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     `refresh` k: the batch is perturbed anew on every k-th training step (the first
     included), its perturbed images banked per example; the steps in between replay
     each example's banked image (its clean image until it has one) and run no flow
-    pass at all; 1: every step."""
+    pass at all; 1: every step.
+    `level_decay` d < 1 (a Glow's multi-scale latent): the random start and every
+    step's gradient at level l of L are scaled by d ** (L - l), so finer levels move
+    less (0: only the coarsest level is attacked)."""
 
     def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
                  norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
                  amortized: bool = False, free: bool = False, refresh: int = 1,
-                 seed: int = 0):
-        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
+                 level_decay: float = 1.0, copies: int = 1, seed: int = 0):
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed, copies)
         if not isinstance(refresh, int) or refresh < 1:
             raise ConfigError(f"refresh must be an integer >= 1 (training steps "
                               f"between fresh perturbations), got {refresh!r}.")
         self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
         self.refresh = refresh
+        self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
+        if copies > 1 and self.keeps_state:
+            raise ConfigError(f"latent_adversarial({self._state_params()}) keeps one "
+                              "perturbation per training example, so it takes no "
+                              "copies > 1: drop copies, or use the per-batch attack.")
+
+    @property
+    def keeps_state(self):
+        return self._carries or self.refresh > 1
         self._history = self._bank = None
 
     @property
@@ -169,7 +199,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
 
     def _ascended(self, dz, grad):
         """dz after one alpha step along the norm's ascent direction of `grad`."""
-        grad = tf.where(tf.math.is_finite(grad), grad, 0.0)
+        grad = weighted(tf.where(tf.math.is_finite(grad), grad, 0.0), self.weights)
         return norms.project(dz + self.alpha * norms.ascent_direction(grad, self.norm),
                              self.eps, self.norm)
 
@@ -215,4 +245,5 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
             return self
         return LatentAdversarial(self.flow, self.eps, self.alpha, self.steps, self.norm,
                                  self.random_start, self.ratio,
+                                 level_decay=self.level_decay, copies=self.copies,
                                  seed=self._fallback_seed)

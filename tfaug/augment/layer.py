@@ -22,8 +22,9 @@ class AugmentationLayer(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")  # also under a mixed-precision policy
         super().__init__(**kwargs)
         if augmentation.mixes_labels:
-            raise ConfigError(f"{augmentation!r} mixes labels, which a layer does not "
-                              "see: use tfaug.AugmentedModel.")
+            raise ConfigError(f"{augmentation!r} returns labels of its own (mixed, or "
+                              "those of added copies), which a layer does not see: "
+                              "use tfaug.AugmentedModel.")
         object.__setattr__(self, "augmentation", augmentation)  # untracked, frozen
         for model in augmentation.latent_models():
             model.trainable = False

@@ -211,6 +211,18 @@ class Glow(keras.Model):
                 shape = tuple(z.shape[1:])
         return views
 
+    def level_weights(self, decay: float) -> np.ndarray:
+        """(H, W, C) weight of each latent coordinate by its level l of L:
+        decay ** (L - l), so the coarsest level (the last, which keeps the most
+        global content) weighs 1 and each finer one `decay` times the next."""
+        index = np.arange(self.dims, dtype=np.float32).reshape(
+            (1, *self.config.image_shape))
+        weights = np.zeros(self.dims, np.float32)
+        for level, view in enumerate(self.latent_levels(tf.constant(index)), 1):
+            weights[np.asarray(view).astype(np.int64).ravel()] = \
+                decay ** (self.config.levels - level)
+        return weights.reshape(self.config.image_shape)
+
     # -- density --------------------------------------------------------------------
     def log_prob_continuous(self, y):
         """log p(y) of the flow's input y in (0, 1)^D (nats per image)."""

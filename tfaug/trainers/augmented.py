@@ -112,6 +112,10 @@ class AugmentedModel(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None and self.augmentation.grows_batch:
+            raise ConfigError(f"{self.augmentation!r} adds copies to the batch, which "
+                              "the sample weights do not cover: train without sample "
+                              "weights, or with copies=1.")
         if self.augmentation.uses_training_gradient:
             return self._free_train_step(x, y, sample_weight)
         images, labels = self._augmented(x, y)
@@ -175,8 +179,9 @@ class AugmentedModel(keras.Model):
         loss = getattr(self, "loss", None)
         name = loss if isinstance(loss, str) else type(loss).__name__
         if "sparse" in str(name).lower():
-            raise ConfigError(f"{self.augmentation!r} mixes labels into soft labels, "
-                              f"which {name} cannot take: compile with "
+            raise ConfigError(f"{self.augmentation!r} returns labels of its own (mixed "
+                              f"soft labels, or those of added copies), which {name} "
+                              "cannot take: compile with "
                               "keras.losses.CategoricalCrossentropy (one-hot labels).")
 
     # -- Keras API, with inputs checked first ---------------------------------------
