@@ -129,6 +129,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
         self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
         self.refresh = refresh
         self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
+        self._history = self._bank = None
         if copies > 1 and self.keeps_state:
             raise ConfigError(f"latent_adversarial({self._state_params()}) keeps one "
                               "perturbation per training example, so it takes no "
@@ -137,7 +138,6 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     @property
     def keeps_state(self):
         return self._carries or self.refresh > 1
-        self._history = self._bank = None
 
     @property
     def uses_training_gradient(self):
