@@ -51,7 +51,7 @@ def _flow_variants(rows) -> List[str]:
     return sorted({r["variant"] for r in rows if flow_name(r["variant"])})
 
 
-def _cell(d, base_mean):
+def _cell(d) -> str:
     text = f"{100 * d.mean:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]"
     return text + ("*" if d.excludes_zero else "")
 
@@ -79,7 +79,7 @@ def family_section(rows, config) -> List[str]:
     for c in first:
         d = paired(c.mine, c.base)
         lines.append(f"| **{c.name}** (primary) | {c.budget} | {d.n} | "
-                     f"{_cell(d, 0)} | {paired_p(c.mine, c.base):.3g} | — | — | "
+                     f"{_cell(d)} | {paired_p(c.mine, c.base):.3g} | — | — | "
                      f"{_relative(d, c.base)} |")
     order = sorted(range(len(others)), key=lambda i: (others[i].budget, others[i].name))
     for i in order:
@@ -87,9 +87,9 @@ def family_section(rows, config) -> List[str]:
         d = paired(c.mine, c.base)
         p_holm, level = adjusted[i]
         wide = paired(c.mine, c.base, level)
-        lines.append(f"| {c.name} | {c.budget} | {d.n} | {_cell(d, 0)} | "
+        lines.append(f"| {c.name} | {c.budget} | {d.n} | {_cell(d)} | "
                      f"{paired_p(c.mine, c.base):.3g} | {p_holm:.3g} | "
-                     f"{_cell(wide, 0)} ({100 * level:.2f}%) | {_relative(d, c.base)} |")
+                     f"{_cell(wide)} ({100 * level:.2f}%) | {_relative(d, c.base)} |")
     return lines
 
 
@@ -118,7 +118,7 @@ def attribution_section(rows, flow_reports: Dict[str, List[dict]],
              "|---|---|---|" + "---|" * len(variants)]
     for budget, m in methods:
         base = _seeds(rows, budget, "none")
-        cells = [_cell(paired(_seeds(rows, budget, m, v), base), 0)
+        cells = [_cell(paired(_seeds(rows, budget, m, v), base))
                  if _seeds(rows, budget, m, v) else "—" for v in (MAIN, *variants)]
         lines.append(f"| {budget} | {m} | " + " | ".join(cells) + " |")
     reports = {**({"shipped": [shipped]} if shipped else {}), **flow_reports}

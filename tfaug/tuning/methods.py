@@ -122,8 +122,7 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     searches = [(budget, *named(m)) for budget in config.budgets
                 for m in config.methods]
     mine = [s for i, s in enumerate(searches) if i % count == index]
-    budgets = sorted({b for b, _, _ in mine} | ({*config.budgets} if index == 0 else set()),
-                     key=config.budgets.index)
+    budgets = [b for b in config.budgets if index == 0 or any(s[0] == b for s in mine)]
     for budget in budgets:
         steps = config.steps(budget)
 
@@ -143,7 +142,6 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                 publish(out_dir, publish_dir)
             log(f"  {label}: {best['augmentation']} (validation "
                 f"{100 * best['val_accuracy']:.2f}%)")
-            return best
 
         if index == 0:
             run("none", "none", {"lr": config.lr_space})
