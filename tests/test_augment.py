@@ -217,7 +217,7 @@ def test_level_decay_zero_moves_only_the_coarsest_level_and_one_changes_nothing(
     assert float(tf.reduce_min(tf.reduce_max(tf.abs(coarse), [1, 2, 3]))) > 0.0
     assert float(tf.reduce_max(norms.l2_norm(coarse_only))) <= 0.7 + 1e-5
     default = make(flow, 1.0)
-    assert default.weights is None
+    assert default._weights is None
     np.testing.assert_array_equal(delta(default), delta(
         augment.LatentRandom(flow, eps=0.7) if isinstance(default, augment.LatentRandom)
         else augment.LatentAdversarial(flow, eps=0.7, alpha=0.3, steps=2)))

@@ -71,15 +71,15 @@ class PGDAugmentation(PartialAugmentation):
         self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
         self.norm, self.random_start = norm, random_start
 
-    weights = None  # per-coordinate weights of the perturbation (see pgd)
+    _weights = None  # per-coordinate weights of the perturbation (see pgd)
 
     def attack(self, to_images, shape, classifier, targets, seed, start=None):
         return pgd(to_images, shape, classifier, targets, eps=self.eps,
                    alpha=self.alpha, steps=self.steps, norm=self.norm,
                    random_start=self.random_start, seed=seed, start=start,
-                   weights=self.weights)
+                   weights=self._weights)
 
     def fresh_start(self, shape, seed):
         """Where an attack without history starts: uniform in the ball, or zero."""
         return weighted(norms.uniform_start(shape, self.eps, self.norm, seed),
-                        self.weights) if self.random_start else tf.zeros(shape)
+                        self._weights) if self.random_start else tf.zeros(shape)

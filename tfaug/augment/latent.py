@@ -78,12 +78,12 @@ class LatentRandom(_ThroughLatentModel, PartialAugmentation):
         check_positive("eps", eps)
         norms.check_norm(norm, allow_none=True)
         self.flow, self.eps, self.norm, self.away = flow, float(eps), norm, away
-        self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
+        self.level_decay, self._weights = level_decay, self.level_weights(level_decay)
 
     def delta(self, z, seed):
         """The latent perturbation dz for latents z."""
         dz = weighted(self.eps * tf.random.stateless_normal(tf.shape(z), seed),
-                      self.weights)
+                      self._weights)
         if self.away:
             dz = tf.sign(z) * tf.abs(dz)
         return norms.project(dz, self.eps, self.norm)
@@ -128,7 +128,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
                               f"between fresh perturbations), got {refresh!r}.")
         self.flow, self.amortized, self.free = flow, bool(amortized), bool(free)
         self.refresh = refresh
-        self.level_decay, self.weights = level_decay, self.level_weights(level_decay)
+        self.level_decay, self._weights = level_decay, self.level_weights(level_decay)
         self._history = self._bank = None
         if copies > 1 and self.keeps_state:
             raise ConfigError(f"latent_adversarial({self._state_params()}) keeps one "
@@ -199,7 +199,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
 
     def _ascended(self, dz, grad):
         """dz after one alpha step along the norm's ascent direction of `grad`."""
-        grad = weighted(tf.where(tf.math.is_finite(grad), grad, 0.0), self.weights)
+        grad = weighted(tf.where(tf.math.is_finite(grad), grad, 0.0), self._weights)
         return norms.project(dz + self.alpha * norms.ascent_direction(grad, self.norm),
                              self.eps, self.norm)
 
