@@ -9,9 +9,9 @@ import numpy as np
 
 from tfaug import plots
 from tfaug.study.flows import flow_name
+from tfaug.study.rows import MAIN, by_seed
 from tfaug.study.stats import holm, paired, paired_p
 
-MAIN = ""  # report.MAIN, the main grid's variant (report imports this module)
 
 
 class Comparison(NamedTuple):
@@ -21,25 +21,20 @@ class Comparison(NamedTuple):
     base: Dict[int, float]
 
 
-def _seeds(rows, budget, method, variant=MAIN):
-    return {r["seed"]: r["test_accuracy"] for r in rows if r["labels_per_class"] ==
-            budget and r["method"] == method and r["variant"] == variant}
-
-
 def comparisons(rows) -> List[Comparison]:
     """Every method against `none` (main runs and attribution runs), and every method
     with the shipped flow against itself with each attribution flow."""
     found = []
     for budget in sorted({r["labels_per_class"] for r in rows}):
-        base = _seeds(rows, budget, "none")
+        base = by_seed(rows, budget, "none")
         methods = sorted({r["method"] for r in rows if r["labels_per_class"] == budget
                           and (r["variant"] == MAIN or flow_name(r["variant"]))}
                          - {"none"})
         for m in methods:
-            shipped = _seeds(rows, budget, m)
+            shipped = by_seed(rows, budget, m)
             found.append(Comparison(f"{m} - none", budget, shipped, base))
             for variant in _flow_variants(rows):
-                other = _seeds(rows, budget, m, variant)
+                other = by_seed(rows, budget, m, variant)
                 if other:
                     found += [Comparison(f"{m} ({variant}) - none", budget, other, base),
                               Comparison(f"{m} - {m} ({variant})", budget, shipped,
@@ -117,9 +112,9 @@ def attribution_section(rows, flow_reports: Dict[str, List[dict]],
              "| labels/class | method | shipped flow | " + " | ".join(variants) + " |",
              "|---|---|---|" + "---|" * len(variants)]
     for budget, m in methods:
-        base = _seeds(rows, budget, "none")
-        cells = [_cell(paired(_seeds(rows, budget, m, v), base))
-                 if _seeds(rows, budget, m, v) else "—" for v in (MAIN, *variants)]
+        base = by_seed(rows, budget, "none")
+        cells = [_cell(paired(by_seed(rows, budget, m, v), base))
+                 if by_seed(rows, budget, m, v) else "—" for v in (MAIN, *variants)]
         lines.append(f"| {budget} | {m} | " + " | ".join(cells) + " |")
     reports = {**({"shipped": [shipped]} if shipped else {}), **flow_reports}
     if reports:
@@ -150,16 +145,16 @@ def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
     fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4), dpi=110,
                              squeeze=False)
     for ax, budget in zip(axes[0], budgets):
-        base = _seeds(rows, budget, "none")
+        base = by_seed(rows, budget, "none")
         for b, m in methods:
             if b != budget:
                 continue
-            points = [(bits[v], paired(_seeds(rows, budget, m, v), base), v or "shipped")
-                      for v in bits if _seeds(rows, budget, m, v)]
+            points = [(bits[v], paired(by_seed(rows, budget, m, v), base), v or "shipped")
+                      for v in bits if by_seed(rows, budget, m, v)]
             points.sort(key=lambda p: p[0])
             line = ax.errorbar([p[0] for p in points], [100 * p[1].mean for p in points],
-                               yerr=[[100 * (p[1].mean - p[1].low) for p in points],
-                                     [100 * (p[1].high - p[1].mean) for p in points]],
+                               yerr=np.hstack([p[1].scaled(100).error_bar() or [[0], [0]]
+                                               for p in points]),
                                marker="o", capsize=3, label=m)
             for x, d, name in points:
                 ax.annotate(name, (x, 100 * d.mean), fontsize=6,
@@ -186,10 +181,8 @@ def plot_differences(rows, primary: Optional[tuple] = None) -> bytes:
         for y, c in enumerate(mine):
             d = paired(c.mine, c.base)
             bold = primary == (c.name, c.budget)
-            ax.errorbar(100 * d.mean, y, xerr=[[100 * (d.mean - d.low)],
-                                               [100 * (d.high - d.mean)]]
-                        if d.n > 1 else None, fmt="o", capsize=3,
-                        color="C3" if bold else "C0")
+            ax.errorbar(100 * d.mean, y, xerr=d.scaled(100).error_bar(), fmt="o",
+                        capsize=3, color="C3" if bold else "C0")
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(mine)), [c.name for c in mine], fontsize=7)
         ax.invert_yaxis()

@@ -18,6 +18,7 @@ from tfaug.data.catalog import DATASETS
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.study import evidence, flows
 from tfaug.study.convergence import PLATEAU_THRESHOLD
+from tfaug.study.rows import CAPACITY, MAIN, MATCHED, by_seed
 from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
 
 COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
@@ -29,7 +30,6 @@ _NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": in
             "val_accuracy": float, "test_accuracy": float, "val_last_quarter_gain": float,
             "train_seconds": float, "step_seconds": float, "wall_time_s": float}
 IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
-MAIN, CAPACITY, MATCHED = "", "capacity", "matched compute"
 
 
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
@@ -88,11 +88,6 @@ def mean_seconds(rows, budget, method, variant=MAIN, key="train_seconds") -> flo
              and r["labels_per_class"] == budget and r["method"] == method]
     times = [t for t in times if math.isfinite(t)]
     return float(np.mean(times)) if times else math.nan
-
-
-def by_seed(rows, budget, method, variant=MAIN, key="test_accuracy") -> Dict[int, float]:
-    return {r["seed"]: r[key] for r in rows if r["labels_per_class"] == budget
-            and r["method"] == method and r["variant"] == variant}
 
 
 def summarize(rows: List[dict], variant=MAIN) -> Dict[Tuple[str, int], dict]:
@@ -492,11 +487,6 @@ def plot_cost(rows, config) -> bytes:
     return plots.png(fig, plt)
 
 
-def _error_bar(d: Paired):
-    """matplotlib's asymmetric error bar for a Paired (none from one seed)."""
-    return [[d.mean - d.low], [d.high - d.mean]] if d.n > 1 else None
-
-
 def _budget_panel(ax, budget, xlabel, ylabel):
     """Log x axis, title and labels of one budget's panel."""
     ax.set_xscale("log")
@@ -551,8 +541,8 @@ def plot_frontier(studies: Dict[str, List[dict]]) -> bytes:
                 if budget != b:
                     continue
                 color = colors.setdefault(m, palette[len(colors) % len(palette)])
-                ax.errorbar(cost.mean, gain.mean, xerr=_error_bar(cost),
-                            yerr=_error_bar(gain),
+                ax.errorbar(cost.mean, gain.mean, xerr=cost.error_bar(),
+                            yerr=gain.error_bar(),
                             fmt=marker, color=color, capsize=2, alpha=0.9,
                             label=f"{m} ({name})")
                 ends.append((cost.mean, gain.mean))

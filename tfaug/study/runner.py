@@ -28,8 +28,8 @@ from tfaug.errors import ConfigError
 from tfaug.study.convergence import last_quarter
 from tfaug.study.flows import (attribution_flow, attribution_flows, flow_name,
                                flow_specs, train_flow, variant)
-from tfaug.study.report import (CAPACITY, MAIN, MATCHED, best_latent, mean_seconds,
-                                 write_outputs)
+from tfaug.study.report import best_latent, mean_seconds, write_outputs
+from tfaug.study.rows import CAPACITY, MAIN, MATCHED
 from tfaug.trainers.classifier import load_splits, train_classifier
 from tfaug.trainers.distribution import make_strategy
 from tfaug.trainers.grid import BudgetGrid

@@ -27,6 +27,11 @@ class Paired:
     def excludes_zero(self) -> bool:
         return self.n > 1 and (self.low > 0 or self.high < 0)
 
+    def error_bar(self):
+        """matplotlib's asymmetric error bar [[below], [above]] (None from one seed,
+        whose interval is unbounded)."""
+        return [[self.mean - self.low], [self.high - self.mean]] if self.n > 1 else None
+
     def scaled(self, factor: float) -> "Paired":
         return Paired(self.mean * factor, self.low * factor, self.high * factor,
                       self.n, self.level)
