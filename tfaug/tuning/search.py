@@ -247,17 +247,17 @@ def retrain_best(best_config, out_dir: str, splits, strategy, verbose: int) -> d
     return train_classifier(best_config, out_dir, splits, strategy, verbose=verbose)
 
 
-def _seed_datasets(config: TuningConfig, splits, latent_models) -> Optional[Callable]:
-    """seed -> (training, validation) datasets of the config trained with that seed,
-    for trials scored on several seeds; None for one seed."""
+def _seed_datasets(config: TuningConfig, full, test,
+                   latent_models) -> Optional[Callable]:
+    """seed -> (training, validation) datasets of the config trained with that seed
+    (carved from the training split `full`), for trials scored on several seeds;
+    None for one seed."""
     if config.trial_seeds == 1:
         return None
-    full = config.load("train")
 
     def datasets(seed):
         seeded = dataclasses.replace(config, seed=seed)
-        return fit_datasets(seeded, load_splits(seeded, full, splits.test),
-                            latent_models)
+        return fit_datasets(seeded, load_splits(seeded, full, test), latent_models)
     return datasets
 
 
@@ -292,11 +292,14 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)
-    splits = splits or load_splits(config)
+    # the training split, loaded once: the first seed's splits and any other seed's
+    full = config.load("train") if splits is None or config.trial_seeds > 1 else None
+    splits = splits or load_splits(config, full)
     steps = steps_per_epoch(config, len(splits.train))
     hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
                                   steps * config.epochs, len(splits.train),
-                                  _seed_datasets(config, splits, latent_models), log)
+                                  _seed_datasets(config, full, splits.test,
+                                                 latent_models), log)
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
     log_dir = os.path.join(out_dir, "tensorboard")
     if role != "worker":
