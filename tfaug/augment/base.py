@@ -272,16 +272,13 @@ class PartialAugmentation(Augmentation):
         else:
             n = tf.cast(tf.round(self.ratio * tf.cast(batch, tf.float32)), tf.int32)
         head = None if labels is None else labels[:n]
-        if self.copies == 1:
-            perturbed = self.perturb(images[:n], head, classifier, seed,
-                                     examples.head(n))
-            return tf.concat([perturbed, images[n:]], axis=0), labels
-        seeds = tf.unstack(tf.random.experimental.stateless_split(seed, self.copies))
+        seeds = [seed] if self.copies == 1 else tf.unstack(
+            tf.random.experimental.stateless_split(seed, self.copies))
         copies = [self.perturb(images[:n], head, classifier, s, examples.head(n))
                   for s in seeds]
-        return (tf.concat([*copies, images[n:]], axis=0),
-                None if labels is None else tf.concat(
-                    [head] * self.copies + [labels[n:]], axis=0))
+        if labels is not None and self.copies > 1:
+            labels = tf.concat([head] * self.copies + [labels[n:]], axis=0)
+        return tf.concat([*copies, images[n:]], axis=0), labels
 
     def perturb(self, images, labels, classifier, seed, examples):
         raise NotImplementedError
