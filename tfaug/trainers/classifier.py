@@ -123,15 +123,18 @@ class ClassifierTrainConfig(cfglib.DataSource):
                               f"{', '.join(WEIGHT_DECAY_MODES)}.")
         registry.validate(self.augmentation)
         if self.unlabelled is not None:
-            if registry.consistency(self.augmentation) is None:
-                raise ConfigError(f"unlabelled={self.unlabelled!r} feeds a consistency "
-                                  f"part, which {self.augmentation!r} has not: add one, "
-                                  "e.g. '+fixmatch(mu=7)', or drop unlabelled.")
             try:
                 data.parse(self.unlabelled)
             except data.DataError as e:
                 raise ConfigError(f"unlabelled: {e}") from None
+            if self.runs_augmentation and registry.consistency(
+                    self.augmentation) is None:
+                raise ConfigError(f"unlabelled={self.unlabelled!r} feeds a consistency "
+                                  f"part, which {self.augmentation!r} has not: add "
+                                  "one, e.g. '+fixmatch(mu=7)', or drop unlabelled.")
         return self
+
+    runs_augmentation = True  # False where runs take other specs (a grid's methods)
 
     @staticmethod
     def unknown_key_hint(keys) -> str:
@@ -330,6 +333,10 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
                                             repeat=True, extras=extras), k)
     fixmatch = registry.consistency(config.augmentation)
     if fixmatch is not None:
+        if splits.unlabelled is None:
+            raise ConfigError(f"{config.augmentation!r} trains on unlabelled images: "
+                              "give the splits an unlabelled pool (load_splits builds "
+                              "it).")
         train_ds = data.with_unlabelled(train_ds, data.unlabelled_pipeline(
             splits.unlabelled, fixmatch.params["mu"] * config.batch_size,
             seed=config.seed))
