@@ -1,5 +1,6 @@
 """Run by test_training: trains the same classifier (with a deterministic latent
-attack: plain, amortised, free, refreshed every k-th step) and the same Glow
+attack: plain, amortised, free, refreshed every k-th step; and semi-supervised, with
+a fixmatch part whose strong view is that attack on unlabelled images) and the same Glow
 (FlowTrainer) on one CPU device and under MirroredStrategy over two logical CPU
 devices, on the same data, and checks that the weights and the attack's per-example
 state agree; then trains under the two replicas what several GPUs get by default with
@@ -27,7 +28,7 @@ from tfaug.trainers.augmented import AugmentedModel  # noqa: E402
 from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer  # noqa: E402
 
 
-def train(strategy, **attack):
+def train(strategy, semi_supervised=False, **attack):
     keras.utils.set_random_seed(0)
     data = toy_split(64)
     with strategy.scope():
@@ -35,6 +36,8 @@ def train(strategy, **attack):
         glow.initialize(data.images[:32] / np.float32(255))
         aug = augment.LatentAdversarial(glow, 0.5, 0.25, 2, random_start=False,
                                         **attack)
+        if semi_supervised:
+            aug = augment.FixMatch(augment.NoAugmentation(), aug, threshold=0.0)
         model = AugmentedModel(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
                                     num_examples=len(data))
         model.build((None, 8, 8, 1))
@@ -42,6 +45,8 @@ def train(strategy, **attack):
                       keras.losses.CategoricalCrossentropy(from_logits=True),
                       jit_compile=False)
     features = {"images": data.images / np.float32(255), "index": np.arange(64)}
+    if semi_supervised:
+        features["unlabelled"] = toy_split(64, seed=9).images
     ds = tf.data.Dataset.from_tensor_slices((features, tf.one_hot(data.labels, 2)))
     model.fit(ds.batch(16), epochs=3, verbose=0)
     return [v.numpy() for v in model.classifier.weights], {
@@ -54,7 +59,8 @@ def train(strategy, **attack):
 two_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert two_strategy.num_replicas_in_sync == 2
 for attack in ({}, {"amortized": True}, {"free": True}, {"refresh": 2},
-               {"amortized": True, "refresh": 2}, {"free": True, "refresh": 3}):
+               {"amortized": True, "refresh": 2}, {"free": True, "refresh": 3},
+               {"semi_supervised": True}):
     one, one_state = train(tf.distribute.OneDeviceStrategy("/cpu:0"), **attack)
     two, two_state = train(two_strategy, **attack)
     diff = max(float(np.abs(a - b).max()) for a, b in zip(one, two))

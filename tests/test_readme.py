@@ -5,6 +5,7 @@ that run bin/ entry points with flags appended that only make training short (ab
 takes the last value of a flag). Blocks that read Fashion-MNIST need the Debian
 package (`make data`)."""
 
+import json
 import os
 import re
 import shlex
@@ -77,7 +78,8 @@ def run_command(line, workdir):
 
 def test_the_readme_has_the_sections_users_follow():
     titles = [t for t, _ in sections()]
-    for title in ("Your own images", "Your own Keras model", "Library"):
+    for title in ("Your own images", "Your own Keras model", "Unlabelled images too",
+                  "Library"):
         assert title in titles
 
 
@@ -101,3 +103,7 @@ def test_readme_code_runs(title, workdir, monkeypatch):
         assert (workdir / "runs" / "my_study" / "report.md").exists()
     if title == "Your own Keras model":
         assert (workdir / "my_classifier.keras").exists()
+    if title == "Unlabelled images too":
+        report = json.load(open(workdir / "runs" / "my_semi" / "report.json"))
+        assert report["sizes"]["unlabelled"] > 0
+        assert 0 <= namespace["history"].history["pseudo_labels"][-1] <= 1

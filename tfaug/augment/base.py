@@ -116,6 +116,7 @@ class Augmentation:
     uses_training_gradient = False  # True when it needs Examples.free (see FreeGradients)
     grows_batch = False  # True when it returns more images than it is given
     keeps_state = False  # True when it keeps per-example state (build_state)
+    consistency = None  # a part training on unlabelled images too (FixMatch), if any
 
     def __init__(self, seed: int = 0):
         self._seed_generator = None
@@ -192,6 +193,9 @@ class Compose(Augmentation):
 
     def __init__(self, *augmentations):
         super().__init__()
+        if sum(aug.consistency is not None for aug in augmentations) > 1:
+            raise ConfigError("An augmentation takes one consistency part (fixmatch), "
+                              "got several: join its views into one fixmatch.")
         for i, aug in enumerate(augmentations):
             if aug.keeps_state and any(a.grows_batch for a in augmentations[:i]):
                 raise ConfigError(f"{aug!r} keeps state per training example, so it "
@@ -225,6 +229,11 @@ class Compose(Augmentation):
     @property
     def keeps_state(self):
         return any(aug.keeps_state for aug in self.augmentations)
+
+    @property
+    def consistency(self):
+        return next((aug.consistency for aug in self.augmentations
+                     if aug.consistency is not None), None)
 
     def latent_models(self):
         return [m for aug in self.augmentations for m in aug.latent_models()]

@@ -1,10 +1,12 @@
 """Augmentations by spec (tfaug.augment.spec): "none", "standard", "mixup", "cutout",
 "image_pgd", "latent_random", "latent_adversarial" (through the flow),
 "vaegan_random", "vaegan_adversarial" (the same perturbations through a VAE-GAN), each
-optionally with parameters, joined by "+" and applied left to right:
+optionally with parameters, joined by "+" and applied left to right, and "fixmatch"
+(consistency training on unlabelled images, whose views are specs themselves):
 
     standard(pad=2)+latent_adversarial(eps=1.3,steps=1)     (the paper's order)
     latent_adversarial(amortized=true)+standard             (latents cacheable)
+    standard+fixmatch(mu=7,strong=latent_adversarial(eps=1))
 
 A method's parameters are its class's constructor arguments (names, types, defaults),
 so the registry, the tuner, the study and the command line share one parameter set.
@@ -16,15 +18,16 @@ from typing import Dict, List
 
 from tfaug import config as cfglib
 from tfaug.augment.base import Compose, NoAugmentation
+from tfaug.augment.consistency import FixMatch
 from tfaug.augment.image import Cutout, ImagePGD, Mixup, Standard
 from tfaug.augment.latent import LatentAdversarial, LatentRandom
-from tfaug.augment.spec import Part, format_spec, label, parse
+from tfaug.augment.spec import Part, Spec, format_spec, label, parse
 from tfaug.errors import ConfigError
 
 METHODS = {"none": NoAugmentation, "standard": Standard, "mixup": Mixup,
            "cutout": Cutout, "image_pgd": ImagePGD, "latent_random": LatentRandom,
            "latent_adversarial": LatentAdversarial, "vaegan_random": LatentRandom,
-           "vaegan_adversarial": LatentAdversarial}
+           "vaegan_adversarial": LatentAdversarial, "fixmatch": FixMatch}
 NAMES = tuple(METHODS)
 # The latent model each latent augmentation perturbs through.
 LATENT_MODEL = {"latent_random": "flow", "latent_adversarial": "flow",
@@ -57,9 +60,27 @@ def resolve(spec: str) -> List[Part]:
         if unknown:
             raise ConfigError(f"{part.name} has no parameter {', '.join(unknown)}; its "
                               f"parameters: {', '.join(known) or 'none'}.")
-        parts.append(Part(part.name, {k: cfglib.coerce(f"{part.name}.{k}", hints[k], v)
+        parts.append(Part(part.name, {k: _typed(f"{part.name}.{k}", hints[k], v)
                                       for k, v in part.params.items()}))
     return parts
+
+
+def _typed(name, kind, value):
+    if kind is Spec:  # a nested spec, checked and written the one way
+        value = "none" if value is None else value  # the grammar reads none as None
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} is an augmentation spec such as "
+                              f"'standard+cutout', got {value!r}.")
+        return Spec(canonical(value))
+    return cfglib.coerce(name, kind, value)
+
+
+def nested(part: Part) -> Dict[str, str]:
+    """The parameters of `part` whose values are specs, with their specs (defaults
+    included)."""
+    hints = typing.get_type_hints(METHODS[part.name].__init__)
+    return {k: part.params.get(k, p.default) for k, p in parameters(part.name).items()
+            if hints.get(k) is Spec}
 
 
 def canonical(spec: str) -> str:
@@ -79,8 +100,21 @@ def with_params(spec: str, name: str, **params) -> str:
 
 
 def latent_models_needed(spec: str) -> set:
-    """The latent models ("flow", "vaegan") that augmentation `spec` needs."""
-    return {LATENT_MODEL[p.name] for p in parse(spec) if p.name in LATENT_MODEL}
+    """The latent models ("flow", "vaegan") that augmentation `spec` needs (its
+    nested specs included)."""
+    parts = resolve(spec)
+    return {LATENT_MODEL[p.name] for p in parts if p.name in LATENT_MODEL}.union(
+        *(latent_models_needed(v) for p in parts for v in nested(p).values()))
+
+
+def consistency(spec: str):
+    """The consistency part (fixmatch) of `spec` with every parameter filled in, or
+    None."""
+    for part in resolve(spec):
+        if part.name == "fixmatch":
+            return Part(part.name, {k: part.params.get(k, p.default)
+                                    for k, p in parameters(part.name).items()})
+    return None
 
 
 def needs_flow(spec: str) -> bool:
@@ -92,16 +126,17 @@ def build(spec: str, models: dict = None, image_shape=None):
     of its latent parts, checked against `image_shape`."""
     parts = resolve(spec)
     models = models or {}
-    for kind in sorted({LATENT_MODEL[p.name] for p in parts if p.name in LATENT_MODEL}):
+    for kind in sorted(latent_models_needed(spec)):
         if models.get(kind) is None:
             raise ConfigError(f"Augmentation {spec!r} needs a {kind} (--{kind}).")
     built = []
     for part in parts:
         cls = METHODS[part.name]
+        params = {**part.params, **{k: build(v, models) for k, v in nested(part).items()}}
         if part.name in LATENT_MODEL:
-            built.append(cls(models[LATENT_MODEL[part.name]], **part.params))
+            built.append(cls(models[LATENT_MODEL[part.name]], **params))
         else:
-            built.append(cls(**part.params))
+            built.append(cls(**params))
     augmentation = built[0] if len(built) == 1 else Compose(*built)
     if image_shape is not None:
         augmentation.check_image_shape(image_shape)
@@ -120,5 +155,5 @@ def validate(spec: str) -> str:
 
 
 __all__ = ["LATENT_MODEL", "METHODS", "NAMES", "build", "canonical", "label",
-           "latent_models_needed", "needs_flow", "parameters", "resolve", "validate",
-           "with_params"]
+           "consistency", "latent_models_needed", "needs_flow", "nested", "parameters", "resolve",
+           "validate", "with_params"]

@@ -2,9 +2,10 @@
 
     spec  := part ("+" part)*            parts apply left to right
     part  := name | name "(" key "=" value ("," key "=" value)* ")"
-    value := true | false | none | a number | a bare word (l2, linf)
+    value := true | false | none | a number | a bare word (l2, linf) | a spec
 
-e.g. `standard(pad=2)+latent_adversarial(eps=1.3,steps=1,amortized=true)`. A part's
+e.g. `standard(pad=2)+latent_adversarial(eps=1.3,steps=1,amortized=true)`, or with a
+spec as a value: `fixmatch(mu=7,strong=standard+cutout(size=12))`. A part's
 name without its parameters is its label (`standard+latent_adversarial`), which the
 study and the tuner use to name a method.
 """
@@ -15,6 +16,11 @@ from typing import Any, Dict, List, NamedTuple
 from tfaug.errors import ConfigError
 
 _PART = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+class Spec(str):
+    """The type of a parameter whose value is itself an augmentation spec (e.g.
+    fixmatch's strong view): the registry resolves and builds it like a spec."""
 
 
 class Part(NamedTuple):
@@ -36,22 +42,25 @@ def _value(text: str, where: str):
             return kind(word)
         except ValueError:
             pass
-    if not re.fullmatch(r"[A-Za-z_][\w.]*", word):
-        raise ConfigError(f"{where}: cannot read the value {word!r}.")
-    return word
+    if re.fullmatch(r"[A-Za-z_][\w.]*", word):
+        return word
+    if re.match(r"[A-Za-z_]", word):  # a nested spec, read when it is resolved
+        return word
+    raise ConfigError(f"{where}: cannot read the value {word!r}.")
 
 
-def _split_parts(spec: str) -> List[str]:
-    """Splits on '+' outside parentheses (so values such as 1e+3 stay whole)."""
+def _split_outside(text: str, separator: str, spec: str) -> List[str]:
+    """Splits `text` on `separator` outside parentheses (so values such as 1e+3 and
+    nested specs stay whole)."""
     parts, depth, current = [], 0, []
-    for char in spec:
+    for char in text:
         if char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
             if depth < 0:
                 raise ConfigError(f"Augmentation {spec!r}: unbalanced ')'.")
-        if char == "+" and depth == 0:
+        if char == separator and depth == 0:
             parts.append("".join(current))
             current = []
         else:
@@ -67,14 +76,15 @@ def parse(spec: str) -> List[Part]:
         raise ConfigError(f"An augmentation must be a non-empty spec such as 'none' or "
                           f"'latent_random(eps=4)', got {spec!r}.")
     parts = []
-    for text in _split_parts(spec):
+    for text in _split_outside(spec, "+", spec):
         match = _PART.match(text)
         if not match:
             raise ConfigError(f"Augmentation {spec!r}: cannot read {text.strip()!r}; "
                               "write name or name(key=value,...).")
         name, body = match.group(1), match.group(2)
         params = {}
-        for item in ([] if body is None or not body.strip() else body.split(",")):
+        for item in ([] if body is None or not body.strip()
+                     else _split_outside(body, ",", spec)):
             key, eq, value = item.partition("=")
             key = key.strip()
             if not eq or not re.fullmatch(r"[A-Za-z_]\w*", key):

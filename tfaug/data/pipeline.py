@@ -83,6 +83,31 @@ def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
     return _finish(ds, batch_size, drop_remainder)
 
 
+def unlabelled_pipeline(pool: LabeledImages, batch_size: int, *,
+                        seed: int) -> tf.data.Dataset:
+    """Endless shuffled batches of the pool's images, float32 in [0, 1]; the order is
+    a function of `seed` alone (each pass shuffled anew), like train_pipeline's."""
+    if not len(pool):
+        raise DataError(f"No unlabelled images in {pool.info.name} ({pool.info.note}).")
+    images = tf.constant(pool.images)
+    ds = shuffled_order(len(pool), seed, passes=None).map(
+        lambda i: tf.gather(images, i), num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=True).map(
+        to_unit_float, num_parallel_calls=AUTOTUNE)
+
+
+def with_unlabelled(train: tf.data.Dataset, unlabelled: tf.data.Dataset
+                    ) -> tf.data.Dataset:
+    """Batches of `train` with a batch of `unlabelled` beside each: ({"images", ...,
+    "unlabelled"}, labels), as tfaug.AugmentedModel takes them for a consistency part
+    (e.g. unlabelled_pipeline with mu times the labelled batch size)."""
+    def merged(batch, u):
+        x, *rest = batch
+        x = dict(x) if isinstance(x, dict) else {"images": x}
+        return ({**x, "unlabelled": u}, *rest)
+    return tf.data.Dataset.zip((train, unlabelled)).map(merged).prefetch(AUTOTUNE)
+
+
 def eval_pipeline(data: LabeledImages, batch_size: int) -> tf.data.Dataset:
     """Batches of (image, label) in dataset order, every example exactly once."""
     return _finish(data.as_dataset(), batch_size, drop_remainder=False)

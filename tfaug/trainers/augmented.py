@@ -9,6 +9,11 @@ classifier in inference mode, all in one graph), then Keras' own train step.
     model.fit(train_ds, validation_data=val_ds, epochs=10)
     my_model.save("classifier.keras")    # the plain classifier, loadable without tfaug
 
+An augmentation with a consistency part (`...+fixmatch(mu=7,strong=...)`) trains on
+unlabelled images too: feed ({"images": labelled, "unlabelled": mu x as many
+unlabelled images}, labels) batches; the pseudo-labels, the consistency loss and the
+supervised loss share one forward pass of the classifier, inside the same step.
+
 Batches are (images, labels) or (images, labels, sample_weight), as Keras takes them:
 uint8 images are scaled to [0, 1] (in training, evaluation and prediction alike);
 float images must already be in [0, 1] (anything else is a clear error at the first
@@ -62,6 +67,12 @@ class AugmentedModel(keras.Model):
             latent.trainable = False
         self.seed, self.num_examples = seed, num_examples
         augmentation.build_state(num_examples, self._state_variable)
+        if augmentation.consistency is not None:
+            if augmentation.uses_training_gradient:
+                raise ConfigError(f"{augmentation!r}: free adversarial training and a "
+                                  "consistency part do not combine; drop free=true.")
+            self.pseudo_labels = keras.metrics.Mean(name="pseudo_labels")
+            self.consistency_loss = keras.metrics.Mean(name="consistency_loss")
 
     def _state_variable(self, name, shape):
         if self.num_examples is None:
@@ -116,6 +127,8 @@ class AugmentedModel(keras.Model):
             raise ConfigError(f"{self.augmentation!r} adds copies to the batch, which "
                               "the sample weights do not cover: train without sample "
                               "weights, or with copies=1.")
+        if self.augmentation.consistency is not None:
+            return self._consistency_train_step(x, y, sample_weight)
         if self.augmentation.uses_training_gradient:
             return self._free_train_step(x, y, sample_weight)
         images, labels = self._augmented(x, y)
@@ -156,6 +169,46 @@ class AugmentedModel(keras.Model):
                          for g in gradients[:len(weights)]]
         self.optimizer.apply_gradients(zip(gradients, weights))
         return self.compute_metrics(images, labels, y_pred, sample_weight=sample_weight)
+
+    def _consistency_train_step(self, x, y, sample_weight):
+        """Keras' train step over one forward pass of the labelled batch (augmented)
+        and the unlabelled batch's weak and strong views; the loss adds the
+        consistency part's loss on those views (scaled across replicas like the
+        supervised one), so each replica's share averages to the global mean."""
+        from keras.src.losses import loss as loss_module
+        fixmatch = self.augmentation.consistency
+        if not isinstance(x, dict) or "unlabelled" not in x:
+            raise ConfigError(f"{fixmatch!r} trains on unlabelled images too: feed "
+                              "({'images': labelled, 'unlabelled': unlabelled}, labels) "
+                              "batches (the tfaug trainers do, from --unlabelled or "
+                              "the training split's unused images).")
+        images, labels = self._augmented(x, y)
+        unlabelled = self._unit_images(x["unlabelled"])
+        weak, strong = fixmatch.views(
+            unlabelled, self.classifier,
+            tf.random.experimental.stateless_fold_in(self.step_seed(), 1))
+        n, m = tf.shape(images)[0], tf.shape(weak)[0]
+        with tf.GradientTape() as tape:
+            logits = self.classifier(tf.concat([images, weak, strong], 0), training=True)
+            y_pred = logits[:n]
+            loss = self._compute_loss(x=images, y=labels, y_pred=y_pred,
+                                      sample_weight=sample_weight, training=True)
+            unlabelled_loss, passed = fixmatch.loss(logits[n:n + m], logits[n + m:])
+            loss = loss + loss_module.scale_loss_for_distribution(
+                fixmatch.weight * unlabelled_loss)
+            self._loss_tracker.update_state(
+                loss_module.unscale_loss_for_distribution(loss), sample_weight=n)
+            loss = self.optimizer.scale_loss(loss)
+        weights = self.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        self.pseudo_labels.update_state(passed, sample_weight=m)
+        self.consistency_loss.update_state(unlabelled_loss, sample_weight=m)
+        return self.compute_metrics(images, labels, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return {k: v for k, v in logs.items()
+                if k not in ("pseudo_labels", "consistency_loss")}
 
     def _one_hot(self, x, y):
         """(one-hot float labels, whether y held class ids)."""
@@ -214,10 +267,11 @@ def checked_inputs(x):
         return x.map(_checked_element)
     if isinstance(x, tuple) and x and not isinstance(x[0], tf.data.Dataset):
         return (checked_inputs(x[0]), *x[1:])
-    if isinstance(x, np.ndarray) or isinstance(x, dict) and isinstance(
-            x.get("images"), np.ndarray):
-        images = x["images"] if isinstance(x, dict) else x
-        if not np.issubdtype(images.dtype, np.integer):
+    arrays = [x] if isinstance(x, np.ndarray) else [
+        x.get(k) for k in ("images", "unlabelled")] if isinstance(x, dict) else []
+    for images in arrays:
+        if isinstance(images, np.ndarray) and not np.issubdtype(images.dtype,
+                                                                np.integer):
             if not np.isfinite(images).all():
                 raise DataError(f"{_IMAGES_FINITE}.")
             if images.size and not 0 <= images.min() <= images.max() <= 1:
@@ -228,19 +282,24 @@ def checked_inputs(x):
 
 def _checked_element(*element):
     first = element[0]
-    images = first["images"] if isinstance(first, dict) else first
-    if images.dtype.is_floating:
-        with tf.control_dependencies([
-                tf.debugging.assert_all_finite(images, _IMAGES_FINITE),
-                tf.debugging.assert_greater_equal(tf.reduce_min(images),
-                                                  tf.cast(0, images.dtype),
-                                                  _IMAGES_RANGE),
-                tf.debugging.assert_less_equal(tf.reduce_max(images),
-                                               tf.cast(1, images.dtype),
-                                               _IMAGES_RANGE)]):
-            images = tf.identity(images)
-        first = {**first, "images": images} if isinstance(first, dict) else images
+    if isinstance(first, dict):
+        first = {k: _checked_images(v) if k in ("images", "unlabelled") else v
+                 for k, v in first.items()}
+    else:
+        first = _checked_images(first)
     return (first, *element[1:]) if len(element) > 1 else first
+
+
+def _checked_images(images):
+    if not images.dtype.is_floating:
+        return images
+    with tf.control_dependencies([
+            tf.debugging.assert_all_finite(images, _IMAGES_FINITE),
+            tf.debugging.assert_greater_equal(tf.reduce_min(images),
+                                              tf.cast(0, images.dtype), _IMAGES_RANGE),
+            tf.debugging.assert_less_equal(tf.reduce_max(images),
+                                           tf.cast(1, images.dtype), _IMAGES_RANGE)]):
+        return tf.identity(images)
 
 
 @contextlib.contextmanager

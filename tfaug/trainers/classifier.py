@@ -53,6 +53,15 @@ class ClassifierTrainConfig(cfglib.DataSource):
     vaegan: Optional[str] = field(None, "Exported VAE-GAN directory for vaegan_* "
                                         "augmentations (default: the shipped VAE-GAN "
                                         "of the dataset).")
+    unlabelled: Optional[str] = field(None, "Unlabelled images for a consistency part "
+                                            "of the augmentation (e.g. '+fixmatch(mu=7,"
+                                            "strong=latent_adversarial(eps=1))'): a "
+                                            "dataset (folder:PATH, npz:FILE, tfds:NAME "
+                                            "or a built-in name), every training image "
+                                            "of it; default: the training split without "
+                                            "the run's labelled and validation images. "
+                                            "Never an image the run validates or tests "
+                                            "on (identical ones are dropped).")
     latent_cache: bool = field(True, "When the augmentation starts with a latent "
                                      "perturbation (e.g. latent_random+standard), "
                                      "encode the labelled training images once before "
@@ -113,7 +122,19 @@ class ClassifierTrainConfig(cfglib.DataSource):
             raise ConfigError(f"weight_decay must be >= 0 and weight_decay_mode one of "
                               f"{', '.join(WEIGHT_DECAY_MODES)}.")
         registry.validate(self.augmentation)
+        if self.unlabelled is not None:
+            try:
+                data.parse(self.unlabelled)
+            except data.DataError as e:
+                raise ConfigError(f"unlabelled: {e}") from None
+            if self.runs_augmentation and registry.consistency(
+                    self.augmentation) is None:
+                raise ConfigError(f"unlabelled={self.unlabelled!r} feeds a consistency "
+                                  f"part, which {self.augmentation!r} has not: add "
+                                  "one, e.g. '+fixmatch(mu=7)', or drop unlabelled.")
         return self
+
+    runs_augmentation = True  # False where runs take other specs (a grid's methods)
 
     @staticmethod
     def unknown_key_hint(keys) -> str:
@@ -190,17 +211,33 @@ class Splits:
     train: data.LabeledImages
     val: data.LabeledImages
     test: data.LabeledImages
+    unlabelled: Optional[data.LabeledImages] = None  # for a consistency part
 
 
 def load_splits(config: ClassifierTrainConfig, full=None, test=None) -> Splits:
-    """The config's labelled training subset, validation split and test split;
-    `full` and `test` (LabeledImages) are loaded when not given."""
+    """The config's labelled training subset, validation split and test split, and
+    for an augmentation with a consistency part its unlabelled pool; `full` and
+    `test` (LabeledImages) are loaded when not given."""
     full = config.load("train") if full is None else full
-    train, val = data.low_data_split(full, seed=config.seed,
-                                     per_class=config.labels_per_class,
-                                     fraction=config.label_fraction,
-                                     val_per_class=config.val_per_class)
-    return Splits(train, val, config.load("test") if test is None else test)
+    full.require_labels()
+    train_at, val_at = data.split_indices(full.labels, full.info.num_classes,
+                                          seed=config.seed,
+                                          per_class=config.labels_per_class,
+                                          fraction=config.label_fraction,
+                                          val_per_class=config.val_per_class)
+    splits = Splits(full.take(train_at), full.take(val_at),
+                    config.load("test") if test is None else test)
+    if registry.consistency(config.augmentation) is not None:
+        pool = (data.load_pool(config.unlabelled, **config.source_options())
+                if config.unlabelled else data.split_pool(full, train_at, val_at))
+        pool, dropped = data.without_duplicates(pool, splits.train, splits.val,
+                                                splits.test)
+        if dropped:
+            pool = pool.with_note(f"{pool.info.note}; {dropped:,} images identical to "
+                                  "labelled, validation or test images dropped")
+        data.check_pool(pool, full.info.image_shape)
+        splits.unlabelled = pool
+    return splits
 
 
 def _one_hot(ds, k):
@@ -247,6 +284,14 @@ def step_activations(config: ClassifierTrainConfig, model: AugmentedModel,
     return parts
 
 
+def images_per_step(config: ClassifierTrainConfig) -> int:
+    """Images one step passes through the classifier: the batch, and with a
+    consistency part the weak and strong views of mu unlabelled images per labelled
+    one."""
+    fixmatch = registry.consistency(config.augmentation)
+    return config.batch_size * (1 + (2 * fixmatch.params["mu"] if fixmatch else 0))
+
+
 def steps_per_epoch(config: ClassifierTrainConfig, train_size: int) -> int:
     return config.steps_per_epoch or max(-(-train_size // config.batch_size), 1)
 
@@ -274,7 +319,8 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
                  start_batch: int = 0):
     """(training, validation) datasets of one-hot batches for Model.fit. Training
     batches carry each example's index and, when the augmentation's latents can be
-    cached, its latents (encoded here, once); they repeat (fit bounds them by
+    cached, its latents (encoded here, once), and for a consistency part a batch of
+    mu x batch_size unlabelled images; they repeat (fit bounds them by
     steps_per_epoch) and begin at batch `start_batch` of the seed's stream (a resumed
     run's position). Validation is None when empty."""
     k = splits.train.info.num_classes
@@ -285,7 +331,16 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
     train_ds = _one_hot(data.train_pipeline(splits.train, config.batch_size,
                                             seed=config.seed, drop_remainder=True,
                                             repeat=True, extras=extras), k)
-    if start_batch:
+    fixmatch = registry.consistency(config.augmentation)
+    if fixmatch is not None:
+        if splits.unlabelled is None:
+            raise ConfigError(f"{config.augmentation!r} trains on unlabelled images: "
+                              "give the splits an unlabelled pool (load_splits builds "
+                              "it).")
+        train_ds = data.with_unlabelled(train_ds, data.unlabelled_pipeline(
+            splits.unlabelled, fixmatch.params["mu"] * config.batch_size,
+            seed=config.seed))
+    if start_batch:  # both streams: a resumed run sees the batches it would have
         train_ds = train_ds.skip(start_batch)
     val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
     return train_ds, val_ds
@@ -334,8 +389,10 @@ class EpochSeconds(keras.callbacks.Callback):
 def describe_splits(config: ClassifierTrainConfig, splits: Splits) -> str:
     """What a run trains, validates and tests on, in a line."""
     note = splits.test.info.note
-    return (f"{config.dataset}: training on {len(splits.train):,} labelled images, "
-            f"{len(splits.val):,} held out for validation (val_per_class="
+    pool = splits.unlabelled
+    return (f"{config.dataset}: training on {len(splits.train):,} labelled images"
+            + (f" and {len(pool):,} unlabelled ones ({pool.info.note})" if pool else "")
+            + f", {len(splits.val):,} held out for validation (val_per_class="
             f"{config.val_per_class}), {len(splits.test):,} test images"
             + (f" ({note})" if note else ""))
 
@@ -365,7 +422,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     with strategy.scope():
         model = compile_classifier(config, latent_models, info, steps * config.epochs,
                                    len(splits.train))
-    check_batch_fits(config.batch_size, step_activations(config, model, latent_models))
+    check_batch_fits(images_per_step(config),
+                     step_activations(config, model, latent_models))
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
     io.prepare_out_dir(out_dir, cfglib.to_dict(config),
                        may_change=("image_every", "data_dir", "strategy", "jit"))
@@ -414,7 +472,9 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "augmentation": repr(aug), "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync,
         "sizes": {"train": len(splits.train), "val": len(splits.val),
-                  "test": len(splits.test)},
+                  "test": len(splits.test),
+                  **({"unlabelled": len(splits.unlabelled)} if splits.unlabelled
+                     else {})},
         "data": {"train": splits.train.info.describe(),
                  "test": splits.test.info.describe()},
         "val_accuracy": val_metrics.get("accuracy"),

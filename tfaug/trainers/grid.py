@@ -5,6 +5,7 @@ import dataclasses
 from typing import Tuple
 
 from tfaug import config as cfglib
+from tfaug.augment import registry
 from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import ClassifierTrainConfig
 
@@ -14,6 +15,7 @@ field = cfglib.field
 @dataclasses.dataclass(frozen=True)
 class BudgetGrid(ClassifierTrainConfig):
     """Classifier settings shared by every run, plus budgets and their schedules."""
+    runs_augmentation = False  # each run's method is its own spec
     budgets: Tuple[int, ...] = field((10, 50, 250), "Labelled examples per class.")
     steps_by_budget: Tuple[int, ...] = field((), "Optimizer steps of a run at each "
                                                  "budget (same order as budgets), split "
@@ -53,6 +55,8 @@ class BudgetGrid(ClassifierTrainConfig):
                    **updates) -> ClassifierTrainConfig:
         """The validated classifier config of one run."""
         steps = updates.pop("steps", None) or self.steps(budget)
+        if registry.consistency(augmentation) is None:
+            updates.setdefault("unlabelled", None)  # a pool only for consistency parts
         return cfglib.narrow(ClassifierTrainConfig, self, labels_per_class=budget,
                              augmentation=augmentation, seed=seed,
                              steps_per_epoch=max(steps // self.epochs, 1), **updates)

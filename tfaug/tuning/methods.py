@@ -33,7 +33,7 @@ field = cfglib.field
 SHARED_TRAINING = ("dataset", "image_size", "channels", "test_fraction", "split_seed",
                    "model", "model_width", "batch_size", "epochs", "momentum",
                    "nesterov", "weight_decay", "weight_decay_mode", "schedule",
-                   "val_per_class", "latent_cache")
+                   "val_per_class", "latent_cache", "unlabelled")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,15 +1,16 @@
 """Search spaces: which parameters of an augmentation spec (and the learning rate) a
 search varies, over which values.
 
-A space maps "part.param" (e.g. "latent_adversarial.eps") or "lr" to a domain:
+A space maps "part.param" (e.g. "latent_adversarial.eps"; in a nested spec by its path,
+"fixmatch.strong.latent_random.eps") or "lr" to a domain:
   [v1, v2, ...]                          one of these values
   {"min": a, "max": b, "log": true}      a number in [a, b] (integers if a and b are)
   {"fraction_of": "eps", "min": a, "max": b}
                                          this fraction of the same part's parameter
   v                                      fixed at v
-Parameters written in the spec are fixed; every other parameter of each part that
-DEFAULT_SPACE lists is searched over its default domain, unless the space says
-otherwise.
+Parameters written in the spec are fixed; every other parameter of each part (nested
+ones included) that DEFAULT_SPACE lists is searched over its default domain, unless
+the space says otherwise.
 """
 
 from typing import Any, Dict, Tuple
@@ -39,6 +40,9 @@ DEFAULT_SPACE: Dict[str, Dict[str, Any]] = {
                       "ratio": {"min": 0.25, "max": 1.0}},
     "vaegan_adversarial": {**_LATENT_ADVERSARIAL,
                            "eps": {"min": 0.02, "max": 2.0, "log": True}},
+    # mu is the cost (images per step), so it is not searched unless asked
+    "fixmatch": {"threshold": [0.8, 0.9, 0.95],
+                 "weight": {"min": 0.25, "max": 4.0, "log": True}},
 }
 
 
@@ -50,24 +54,37 @@ def _parts_by_name(spec: str):
     return parts
 
 
+def _paths(spec: str, prefix: str = "") -> Dict[str, Part]:
+    """Every part of `spec` by its path: "standard", and in a nested spec
+    "fixmatch.strong.latent_adversarial"."""
+    paths = {}
+    for part in _parts_by_name(spec):
+        path = prefix + part.name
+        paths[path] = part
+        for param, value in registry.nested(part).items():
+            paths.update(_paths(value, f"{path}.{param}."))
+    return paths
+
+
 def effective_space(spec: str, space: Dict[str, Any]) -> Dict[str, Any]:
     """The space a search over `spec` uses: defaults for the parts' unwritten
-    parameters, then `space` (whose keys must name a part's parameter, or lr)."""
-    parts = _parts_by_name(spec)
-    by_name = {p.name: p for p in parts}
+    parameters (in nested specs too), then `space` (whose keys must name a part's
+    parameter by its path, e.g. "latent_adversarial.eps" or
+    "fixmatch.strong.latent_random.eps", or lr)."""
+    paths = _paths(spec)
     result = {}
-    for part in parts:
+    for path, part in paths.items():
         for param, domain in DEFAULT_SPACE.get(part.name, {}).items():
             if param not in part.params:
-                result[f"{part.name}.{param}"] = domain
+                result[f"{path}.{param}"] = domain
     for key, domain in space.items():
         if key != "lr":
-            name, _, param = key.partition(".")
-            if name not in by_name or param not in registry.parameters(name):
+            path, _, param = key.rpartition(".")
+            if path not in paths or param not in registry.parameters(paths[path].name):
                 raise ConfigError(
                     f"Search space key {key!r} names no parameter of {spec!r}: keys are "
-                    f"'lr' or part.param with part one of {', '.join(by_name)} and "
-                    "param one of its parameters.")
+                    f"'lr' or part.param with part one of {', '.join(paths)} and param "
+                    "one of its parameters.")
         result[key] = domain
     for key, domain in result.items():
         _check_domain(key, domain)
@@ -96,7 +113,7 @@ def declare(hp: keras_tuner.HyperParameters, spec: str,
     """Declares the search over `spec` in `hp`; returns this trial's (spec with its
     values, learning rate or None)."""
     full = effective_space(spec, space)
-    parts = {p.name: p for p in _parts_by_name(spec)}
+    paths = _paths(spec)
     values, relative = {}, {}
     for key, domain in full.items():
         if isinstance(domain, dict) and "fraction_of" in domain:
@@ -104,20 +121,30 @@ def declare(hp: keras_tuner.HyperParameters, spec: str,
         else:
             values[key] = _declare_one(hp, key, domain)
     for key, domain in relative.items():  # e.g. alpha as a fraction of eps
-        name = key.partition(".")[0]
-        of = domain["fraction_of"]
-        base = values.get(f"{name}.{of}",
-                          parts[name].params.get(of, registry.parameters(name)[of].default))
+        path = key.rpartition(".")[0]
+        of, part = domain["fraction_of"], paths[path]
+        base = values.get(f"{path}.{of}", part.params.get(
+            of, registry.parameters(part.name)[of].default))
         fraction = _declare_one(hp, key + "_fraction",
                                 {k: v for k, v in domain.items() if k != "fraction_of"})
         values[key] = base * fraction
-    result = []
-    for part in parts.values():
+    return registry.canonical(_with_values(spec, values)), values.get("lr")
+
+
+def _with_values(spec: str, values: Dict[str, Any], prefix: str = "") -> str:
+    """`spec` with `values` (by parameter path) set, in nested specs too."""
+    parts = []
+    for part in _parts_by_name(spec):
+        path = prefix + part.name
         params = dict(part.params)
-        params.update({k.partition(".")[2]: v for k, v in values.items()
-                       if k.partition(".")[0] == part.name})
-        result.append(Part(part.name, params))
-    return registry.canonical(format_spec(result)), values.get("lr")
+        params.update({k.rpartition(".")[2]: v for k, v in values.items()
+                       if k.rpartition(".")[0] == path})
+        for param, value in registry.nested(part).items():
+            filled = _with_values(value, values, f"{path}.{param}.")
+            if param in part.params or filled != registry.canonical(value):
+                params[param] = filled
+        parts.append(Part(part.name, params))
+    return format_spec(parts)
 
 
 def _declare_one(hp, name, domain):
