@@ -540,6 +540,29 @@ def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_pa
     assert evidence.plot_differences(rows, ("sla - none", 10))[:4] == b"\x89PNG"
 
 
+def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
+    from tfaug.study import evidence
+    from tfaug.study.stats import paired_p
+    rows = _rows({("none", ""): [0.70, 0.72, 0.71, 0.69],
+                  ("image", ""): [0.74, 0.75, 0.73, 0.74],
+                  ("latent", ""): [0.76, 0.75, 0.77, 0.75],
+                  ("noise", ""): [0.73, 0.76, 0.74, 0.73]})
+    config = _config(tmp_path, budgets=(10,), methods=(
+        "none", "image: standard", "latent: latent_random", "noise: cutout"),
+        primary_method="latent", primary_baseline="image", primary_budget=10,
+        contrasts=("noise - image",))
+    table = "\n".join(evidence.family_section(rows, config))
+    seeds = lambda m: {r["seed"]: r["test_accuracy"] for r in rows  # noqa: E731
+                       if r["method"] == m}
+    primary = next(line for line in table.splitlines() if "(primary)" in line)
+    assert primary.startswith("| **latent - image** (primary) | 10 | 4 |")
+    assert f"| {paired_p(seeds('latent'), seeds('image')):.3g} | — |" in primary
+    assert "family of 4 paired t-tests" in table  # 3 against none, 1 contrast
+    assert any(line.startswith("| noise - image | 10 |") for line in table.splitlines())
+    with pytest.raises(ConfigError, match="must name two methods of the study"):
+        _config(tmp_path, methods=("none", "image: standard"), contrasts=("x - image",))
+
+
 def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path):
     from tfaug.tuning.methods import training_settings
     path = tmp_path / "tuned.json"

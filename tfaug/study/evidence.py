@@ -21,11 +21,14 @@ class Comparison(NamedTuple):
     base: Dict[int, float]
 
 
-def comparisons(rows) -> List[Comparison]:
-    """Every method against `none` (main runs and attribution runs), and every method
-    with the shipped flow against itself with each attribution flow."""
+def comparisons(rows, pairs=()) -> List[Comparison]:
+    """Every method against `none` (main runs and attribution runs), every method
+    with the shipped flow against itself with each attribution flow, and each pair
+    (a, b) of method labels in `pairs`."""
     found = []
     for budget in sorted({r["labels_per_class"] for r in rows}):
+        found += [Comparison(f"{a} - {b}", budget, by_seed(rows, budget, a),
+                             by_seed(rows, budget, b)) for a, b in pairs]
         base = by_seed(rows, budget, "none")
         methods = sorted({r["method"] for r in rows if r["labels_per_class"] == budget
                           and (r["variant"] == MAIN or flow_name(r["variant"]))}
@@ -54,10 +57,10 @@ def _cell(d) -> str:
 def family_section(rows, config) -> List[str]:
     """The primary comparison, then the others with Holm-adjusted p-values and
     intervals; empty when the study declares no primary comparison."""
-    if not config.primary_method:
+    primary = config.primary()
+    if primary is None:
         return []
-    primary = (f"{config.primary_method} - none", config.primary_budget)
-    found = comparisons(rows)
+    found = comparisons(rows, config.method_pairs())
     first = [c for c in found if (c.name, c.budget) == primary]
     others = [c for c in found if (c.name, c.budget) != primary]
     adjusted = holm({i: paired_p(c.mine, c.base) for i, c in enumerate(others)})
@@ -167,11 +170,11 @@ def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
     return plots.png(fig, plt)
 
 
-def plot_differences(rows, primary: Optional[tuple] = None) -> bytes:
+def plot_differences(rows, primary: Optional[tuple] = None, pairs=()) -> bytes:
     """PNG bytes: every comparison's paired difference (points) with its 95%
     interval, one panel per budget; the primary comparison in bold."""
     plt = plots.pyplot()
-    found = comparisons(rows)
+    found = comparisons(rows, pairs)
     budgets = sorted({c.budget for c in found}) or [0]
     fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 1 + 0.35 * max(
         (sum(c.budget == b for c in found) for b in budgets), default=1)), dpi=110,

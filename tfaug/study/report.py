@@ -54,10 +54,10 @@ def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: St
         io.write_atomic(os.path.join(out_dir, "gain_vs_bits.png"),
                         evidence.plot_gain_vs_bits(rows, flow_reports,
                                                    shipped[1] if shipped else None))
-    if config.primary_method:
+    if config.primary():
         io.write_atomic(os.path.join(out_dir, "differences.png"),
-                        evidence.plot_differences(rows, (
-                            f"{config.primary_method} - none", config.primary_budget)))
+                        evidence.plot_differences(rows, config.primary(),
+                                                  config.method_pairs()))
     io.write_atomic(os.path.join(out_dir, "accuracy.png"), plot_accuracy(rows, config))
     io.write_atomic(os.path.join(out_dir, "cost.png"), plot_cost(rows, config))
 

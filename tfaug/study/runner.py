@@ -85,11 +85,17 @@ class StudyConfig(BudgetGrid):
     flow_data_budgets: Tuple[int, ...] = field((), "Budgets of those runs (every seed "
                                                    "of the budget).")
     primary_method: Optional[str] = field(None, "The comparison declared primary before "
-                                                "the runs: this method against none "
-                                                "at primary_budget (reported "
-                                                "unadjusted; every other comparison "
+                                                "the runs: this method against "
+                                                "primary_baseline at primary_budget "
+                                                "(reported unadjusted; every other "
+                                                "comparison "
                                                 "Holm-adjusted).")
     primary_budget: Optional[int] = field(None, "The budget of the primary comparison.")
+    primary_baseline: str = field("none", "What primary_method is compared with (a "
+                                          "method of the study).")
+    contrasts: Tuple[str, ...] = field((), "Comparisons between two methods, 'a - b' "
+                                           "(labels), at every budget both ran; in the "
+                                           "Holm family with the others.")
     flow_preset: Optional[str] = field(None, "Flow preset (hparams/) trained first when "
                                              "the dataset ships no flow and --flow is "
                                              "not given (default: by the images' "
@@ -126,10 +132,31 @@ class StudyConfig(BudgetGrid):
                     self.primary_budget not in self.budgets)):
             raise ConfigError("primary_method (a method of the study) and "
                               "primary_budget (one of budgets) go together.")
+        for a, b in self.method_pairs():
+            if a not in labels or b not in labels or a == b:
+                raise ConfigError(f"Comparison '{a} - {b}' (primary_baseline, "
+                                  f"contrasts) must name two methods of the study, "
+                                  f"of {', '.join(labels)}.")
         if self.capacity_seeds is not None and self.capacity_seeds < 1:
             raise ConfigError(f"capacity_seeds must be >= 1 (or unset for every seed), "
                               f"got {self.capacity_seeds}.")
         return self
+
+    def primary(self) -> Optional[Tuple[str, int]]:
+        """(name, budget) of the primary comparison, or None."""
+        if self.primary_method is None:
+            return None
+        return f"{self.primary_method} - {self.primary_baseline}", self.primary_budget
+
+    def method_pairs(self) -> List[Tuple[str, str]]:
+        """(a, b) of the comparisons between methods other than against none."""
+        pairs = [tuple(x.strip() for x in c.split(" - ")) for c in self.contrasts]
+        if any(len(p) != 2 for p in pairs):
+            raise ConfigError(f"contrasts are 'a - b' (method labels with ' - ' "
+                              f"between), got {self.contrasts}.")
+        if self.primary_method and self.primary_baseline != "none":
+            pairs.append((self.primary_method, self.primary_baseline))
+        return pairs
 
     def seeds_for(self, budget: int) -> List[int]:
         n = self.seeds[0] if len(self.seeds) == 1 else self.seeds[self.budgets.index(
