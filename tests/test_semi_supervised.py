@@ -93,6 +93,29 @@ def test_resumed_stream_continues_both_streams_where_it_stopped():
     assert len(set(first)) == 40  # 46 pool images: one pass, no repeats yet
 
 
+def test_pool_latents_are_cached_for_a_latent_strong_view_and_match_its_images():
+    glow = toy_flow()
+    splits = classifier.load_splits(_config(), _numbered(60),
+                                    _numbered(10, "test", first=1000))
+    for spec, cached in (("fixmatch(strong=latent_random)", True),
+                         ("fixmatch(strong=standard+latent_random)", False)):
+        train_ds, _ = classifier.fit_datasets(_config(augmentation=spec), splits,
+                                              {"flow": glow})
+        x, _ = next(iter(train_ds))
+        assert ("unlabelled_latents" in x) == cached
+        if cached:
+            np.testing.assert_allclose(x["unlabelled_latents"],
+                                       glow.encode(tf.identity(x["unlabelled"])),
+                                       atol=1e-4)
+    fixmatch = registry.build("fixmatch(weak=none,strong=latent_random(eps=1))",
+                              {"flow": glow})
+    images = tf.constant(toy_images(4, seed=3) / np.float32(255))
+    seed = tf.constant([3, 4])
+    _, fresh = fixmatch.views(images, None, seed)
+    _, cached = fixmatch.views(images, None, seed, glow.encode(tf.identity(images)))
+    np.testing.assert_allclose(fresh, cached, atol=1e-5)
+
+
 def test_consistency_loss_is_zero_where_no_prediction_passes_the_threshold():
     fixmatch = FixMatch("none", "none", threshold=0.9)
     weak = tf.constant([[0.0, 1.0], [2.0, 0.0], [0.0, 0.1]])  # top p 0.73, 0.88, 0.52

@@ -45,11 +45,14 @@ class FixMatch(Augmentation):
     def consistency(self):
         return self
 
-    def views(self, images, classifier, seed):
-        """(weak view, strong view) of unlabelled `images`, without gradients."""
+    def views(self, images, classifier, seed, latents=None):
+        """(weak view, strong view) of unlabelled `images`, without gradients;
+        `latents` (cached, of the images) spare a strong view that starts with a latent
+        perturbation its encoding."""
         s_weak, s_strong = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         weak, _ = self.weak.augment(images, None, classifier, s_weak, Examples())
-        strong, _ = self.strong.augment(images, None, classifier, s_strong, Examples())
+        strong, _ = self.strong.augment(images, None, classifier, s_strong,
+                                        Examples(latents=latents))
         return tf.stop_gradient(weak), tf.stop_gradient(strong)
 
     def loss(self, weak_logits, strong_logits):

@@ -83,28 +83,41 @@ def train_pipeline(data: LabeledImages, batch_size: int, *, seed: int,
     return _finish(ds, batch_size, drop_remainder)
 
 
-def unlabelled_pipeline(pool: LabeledImages, batch_size: int, *,
-                        seed: int) -> tf.data.Dataset:
-    """Endless shuffled batches of the pool's images, float32 in [0, 1]; the order is
-    a function of `seed` alone (each pass shuffled anew), like train_pipeline's."""
+def unlabelled_pipeline(pool: LabeledImages, batch_size: int, *, seed: int,
+                        latents: Optional[np.ndarray] = None) -> tf.data.Dataset:
+    """Endless shuffled batches of the pool's images, float32 in [0, 1] (with
+    `latents`, a row per image: (images, latents) batches); the order is a function
+    of `seed` alone (each pass shuffled anew), like train_pipeline's."""
     if not len(pool):
         raise DataError(f"No unlabelled images in {pool.info.name} ({pool.info.note}).")
+    if latents is not None and len(latents) != len(pool):
+        raise DataError(f"{len(latents)} latents for {len(pool)} unlabelled images.")
     images = tf.constant(pool.images)
+    rows = None if latents is None else tf.constant(latents)
+
+    def example(i):
+        image = tf.gather(images, i)
+        return image if rows is None else (image, tf.gather(rows, i))
+
     ds = shuffled_order(len(pool), seed, passes=None).map(
-        lambda i: tf.gather(images, i), num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=True).map(
-        to_unit_float, num_parallel_calls=AUTOTUNE)
+        example, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.map(to_unit_float if rows is None else
+                  lambda x, z: (to_unit_float(x), z), num_parallel_calls=AUTOTUNE)
 
 
 def with_unlabelled(train: tf.data.Dataset, unlabelled: tf.data.Dataset
                     ) -> tf.data.Dataset:
     """Batches of `train` with a batch of `unlabelled` beside each: ({"images", ...,
-    "unlabelled"}, labels), as tfaug.AugmentedModel takes them for a consistency part
-    (e.g. unlabelled_pipeline with mu times the labelled batch size)."""
+    "unlabelled"[, "unlabelled_latents"]}, labels), as tfaug.AugmentedModel takes them
+    for a consistency part (e.g. unlabelled_pipeline with mu times the labelled batch
+    size)."""
     def merged(batch, u):
         x, *rest = batch
         x = dict(x) if isinstance(x, dict) else {"images": x}
-        return ({**x, "unlabelled": u}, *rest)
+        more = ({"unlabelled": u[0], "unlabelled_latents": u[1]}
+                if isinstance(u, tuple) else {"unlabelled": u})
+        return ({**x, **more}, *rest)
     return tf.data.Dataset.zip((train, unlabelled)).map(merged).prefetch(AUTOTUNE)
 
 

@@ -11,7 +11,8 @@ classifier in inference mode, all in one graph), then Keras' own train step.
 
 An augmentation with a consistency part (`...+fixmatch(mu=7,strong=...)`) trains on
 unlabelled images too: feed ({"images": labelled, "unlabelled": mu x as many
-unlabelled images}, labels) batches; the pseudo-labels, the consistency loss and the
+unlabelled images[, "unlabelled_latents": their cached latents]}, labels) batches
+(tfaug.data.with_unlabelled); the pseudo-labels, the consistency loss and the
 supervised loss share one forward pass of the classifier, inside the same step.
 
 Batches are (images, labels) or (images, labels, sample_weight), as Keras takes them:
@@ -186,7 +187,8 @@ class AugmentedModel(keras.Model):
         unlabelled = self._unit_images(x["unlabelled"])
         weak, strong = fixmatch.views(
             unlabelled, self.classifier,
-            tf.random.experimental.stateless_fold_in(self.step_seed(), 1))
+            tf.random.experimental.stateless_fold_in(self.step_seed(), 1),
+            x.get("unlabelled_latents"))
         n, m = tf.shape(images)[0], tf.shape(weak)[0]
         with tf.GradientTape() as tape:
             logits = self.classifier(tf.concat([images, weak, strong], 0), training=True)

@@ -66,7 +66,9 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                      "perturbation (e.g. latent_random+standard), "
                                      "encode the labelled training images once before "
                                      "training and feed their latents with them: the "
-                                     "training step then never encodes.")
+                                     "training step then never encodes. Likewise the "
+                                     "unlabelled pool when a fixmatch strong view "
+                                     "starts with one.")
     epochs: int = field(30, "Training epochs.")
     steps_per_epoch: Optional[int] = field(None, "Steps per epoch (None: one pass over "
                                                  "the labelled training data).")
@@ -296,13 +298,23 @@ def steps_per_epoch(config: ClassifierTrainConfig, train_size: int) -> int:
     return config.steps_per_epoch or max(-(-train_size // config.batch_size), 1)
 
 
-def cached_latent_model(config: ClassifierTrainConfig, latent_models: dict):
-    """The latent model whose latents of the clean training images the augmentation
-    reads first (so they can be cached), or None."""
+def cached_latent_model(config: ClassifierTrainConfig, latent_models: dict,
+                        spec: Optional[str] = None):
+    """The latent model whose latents of its clean input images `spec` (default: the
+    config's augmentation) reads first, so they can be cached; or None."""
     if not config.latent_cache:
         return None
-    first = registry.resolve(config.augmentation)[0].name
+    first = registry.resolve(spec or config.augmentation)[0].name
     return latent_models.get(registry.LATENT_MODEL.get(first))
+
+
+def cached_pool_model(config: ClassifierTrainConfig, latent_models: dict):
+    """The latent model whose latents of the unlabelled images the strong view of the
+    consistency part reads first (a class-specific one needs labels: none), or None."""
+    fixmatch = registry.consistency(config.augmentation)
+    model = fixmatch and cached_latent_model(config, latent_models,
+                                             fixmatch.params["strong"])
+    return None if model is None or hasattr(model, "for_classes") else model
 
 
 def encode_all(latent_model, images: data.LabeledImages,
@@ -320,7 +332,8 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
     """(training, validation) datasets of one-hot batches for Model.fit. Training
     batches carry each example's index and, when the augmentation's latents can be
     cached, its latents (encoded here, once), and for a consistency part a batch of
-    mu x batch_size unlabelled images; they repeat (fit bounds them by
+    mu x batch_size unlabelled images (with their latents, likewise cached when the
+    strong view starts with a latent perturbation); they repeat (fit bounds them by
     steps_per_epoch) and begin at batch `start_batch` of the seed's stream (a resumed
     run's position). Validation is None when empty."""
     k = splits.train.info.num_classes
@@ -337,9 +350,11 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
             raise ConfigError(f"{config.augmentation!r} trains on unlabelled images: "
                               "give the splits an unlabelled pool (load_splits builds "
                               "it).")
+        pool_model = cached_pool_model(config, latent_models)
         train_ds = data.with_unlabelled(train_ds, data.unlabelled_pipeline(
             splits.unlabelled, fixmatch.params["mu"] * config.batch_size,
-            seed=config.seed))
+            seed=config.seed, latents=None if pool_model is None else encode_all(
+                pool_model, splits.unlabelled)))
     if start_batch:  # both streams: a resumed run sees the batches it would have
         train_ds = train_ds.skip(start_batch)
     val_ds = _one_hot(data.eval_pipeline(splits.val, 256), k) if len(splits.val) else None
@@ -483,6 +498,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "epochs_this_run": epochs_run,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "latents_cached": cached_latent_model(config, latent_models) is not None,
+        "unlabelled_latents_cached": cached_pool_model(config, latent_models)
+        is not None,
         "cache_seconds": cache_seconds,
         "train_seconds": epoch_seconds.total,
         "step_seconds": epoch_seconds.step_seconds(steps),
