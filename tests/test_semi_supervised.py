@@ -223,6 +223,11 @@ def test_unlabelled_without_a_consistency_part_is_a_clear_error():
         _config(augmentation="standard", unlabelled="folder:/tmp")
 
 
+def test_a_consistency_part_is_no_layer():
+    with pytest.raises(ConfigError, match="use tfaug.AugmentedModel"):
+        registry.build("standard+fixmatch(weak=none,strong=cutout)").as_layer()
+
+
 def test_a_batch_without_unlabelled_images_is_a_clear_error():
     model = AugmentedModel(_dense_model(), "fixmatch(weak=none,strong=none)")
     model.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True),

@@ -25,6 +25,10 @@ class AugmentationLayer(keras.layers.Layer):
             raise ConfigError(f"{augmentation!r} returns labels of its own (mixed, or "
                               "those of added copies), which a layer does not see: "
                               "use tfaug.AugmentedModel.")
+        if augmentation.consistency is not None:
+            raise ConfigError(f"{augmentation!r} trains on unlabelled images beside the "
+                              "batch, which a layer does not see: use "
+                              "tfaug.AugmentedModel.")
         object.__setattr__(self, "augmentation", augmentation)  # untracked, frozen
         for model in augmentation.latent_models():
             model.trainable = False

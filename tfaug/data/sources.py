@@ -53,6 +53,13 @@ def load(name: str, split: str = "train", **options) -> LabeledImages:
     return _read(source, arg, split, options)
 
 
+def load_every_image(name: str, **options) -> LabeledImages:
+    """Every image of dataset `name`'s training split, no test split held out of it
+    (for an unlabelled pool)."""
+    source, arg = parse(name)
+    return _read(source, arg, "train", SourceOptions(**options))
+
+
 def _read(source, arg, split, options) -> LabeledImages:
     return _cached_read(source.__name__, arg, split, options, _fingerprint(source, arg))
 

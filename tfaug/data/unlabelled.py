@@ -42,9 +42,7 @@ def split_pool(full: LabeledImages, *used) -> LabeledImages:
 def load_pool(name: str, **options) -> LabeledImages:
     """Every training image of dataset `name` (a spec such as folder:PATH or
     tfds:NAME; no test split is held out of it), as an unlabelled pool."""
-    options = sources.SourceOptions(**options)
-    source, arg = sources.parse(name)
-    return as_unlabelled(sources._read(source, arg, "train", options),
+    return as_unlabelled(sources.load_every_image(name, **options),
                          f"every training image of {name}")
 
 
