@@ -75,12 +75,16 @@ def _typed(name, kind, value):
     return cfglib.coerce(name, kind, value)
 
 
+def filled(part: Part) -> Dict[str, object]:
+    """The parameters of `part`, defaults filled in."""
+    return {k: part.params.get(k, p.default) for k, p in parameters(part.name).items()}
+
+
 def nested(part: Part) -> Dict[str, str]:
     """The parameters of `part` whose values are specs, with their specs (defaults
     included)."""
     hints = typing.get_type_hints(METHODS[part.name].__init__)
-    return {k: part.params.get(k, p.default) for k, p in parameters(part.name).items()
-            if hints.get(k) is Spec}
+    return {k: v for k, v in filled(part).items() if hints.get(k) is Spec}
 
 
 def canonical(spec: str) -> str:
@@ -112,8 +116,7 @@ def consistency(spec: str):
     None."""
     for part in resolve(spec):
         if part.name == "fixmatch":
-            return Part(part.name, {k: part.params.get(k, p.default)
-                                    for k, p in parameters(part.name).items()})
+            return Part(part.name, filled(part))
     return None
 
 
@@ -155,5 +158,5 @@ def validate(spec: str) -> str:
 
 
 __all__ = ["LATENT_MODEL", "METHODS", "NAMES", "build", "canonical", "label",
-           "consistency", "latent_models_needed", "needs_flow", "nested", "parameters", "resolve",
-           "validate", "with_params"]
+           "consistency", "filled", "latent_models_needed", "needs_flow", "nested",
+           "parameters", "resolve", "validate", "with_params"]

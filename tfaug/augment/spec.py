@@ -42,11 +42,9 @@ def _value(text: str, where: str):
             return kind(word)
         except ValueError:
             pass
-    if re.fullmatch(r"[A-Za-z_][\w.]*", word):
-        return word
-    if re.match(r"[A-Za-z_]", word):  # a nested spec, read when it is resolved
-        return word
-    raise ConfigError(f"{where}: cannot read the value {word!r}.")
+    if not re.match(r"[A-Za-z_]", word):  # a bare word, or a spec read when resolved
+        raise ConfigError(f"{where}: cannot read the value {word!r}.")
+    return word
 
 
 def _split_outside(text: str, separator: str, spec: str) -> List[str]:
