@@ -152,17 +152,13 @@ class AugmentedModel(keras.Model):
         tracks taken in the same backward pass as the weights' (FreeGradients); their
         state is written before the gradients are applied, so replicas run their
         collectives in one order. Mirrors keras' TensorFlowTrainer.train_step."""
-        from keras.src.losses import loss as loss_module
         with tf.GradientTape() as tape:
             free = FreeGradients(tape)
             images, labels = self._augmented(x, y, free)
             y_pred = self(images, training=True)
-            loss = self._compute_loss(x=images, y=labels, y_pred=y_pred,
-                                      sample_weight=sample_weight, training=True)
-            self._loss_tracker.update_state(
-                loss_module.unscale_loss_for_distribution(loss),
-                sample_weight=tf.shape(images)[0])
-            loss = self.optimizer.scale_loss(loss)
+            loss = self._loss_for_optimizer(self._compute_loss(
+                x=images, y=labels, y_pred=y_pred, sample_weight=sample_weight,
+                training=True), tf.shape(images)[0])
         weights = self.trainable_weights
         gradients = tape.gradient(loss, [*weights, *free.perturbations])
         with tf.control_dependencies(free.apply(gradients[len(weights):])):
@@ -170,6 +166,14 @@ class AugmentedModel(keras.Model):
                          for g in gradients[:len(weights)]]
         self.optimizer.apply_gradients(zip(gradients, weights))
         return self.compute_metrics(images, labels, y_pred, sample_weight=sample_weight)
+
+    def _loss_for_optimizer(self, loss, batch_size):
+        """`loss` (scaled for distribution) recorded in the loss tracker and scaled for
+        the optimizer, as Keras' train step does."""
+        from keras.src.losses import loss as loss_module
+        self._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
+                                        sample_weight=batch_size)
+        return self.optimizer.scale_loss(loss)
 
     def _consistency_train_step(self, x, y, sample_weight):
         """Keras' train step over one forward pass of the labelled batch (augmented)
@@ -198,9 +202,7 @@ class AugmentedModel(keras.Model):
             unlabelled_loss, passed = fixmatch.loss(logits[n:n + m], logits[n + m:])
             loss = loss + loss_module.scale_loss_for_distribution(
                 fixmatch.weight * unlabelled_loss)
-            self._loss_tracker.update_state(
-                loss_module.unscale_loss_for_distribution(loss), sample_weight=n)
-            loss = self.optimizer.scale_loss(loss)
+            loss = self._loss_for_optimizer(loss, n)
         weights = self.trainable_weights
         self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
         self.pseudo_labels.update_state(passed, sample_weight=m)
