@@ -202,18 +202,27 @@ def test_search_begun_before_a_new_setting_resumes(tmp_path):
         check_resumable(config, str(tmp_path))
 
 
-def test_trial_scored_on_two_seeds_is_their_mean_each_as_trained_alone(tmp_path):
+def test_trial_scored_on_two_seeds_is_their_mean_each_as_trained_alone(tmp_path,
+                                                                      monkeypatch):
     import dataclasses
     from tfaug.trainers.classifier import load_splits, train_classifier
-    from tfaug.tuning.search import trial_config
-    config = _config(tmp_path, max_trials=1, trial_seeds=2, seed=3)
+    from tfaug.tuning import search
+    built = []  # the datasets of each seed, built once per search
+    fit_datasets = search.fit_datasets
+    monkeypatch.setattr(search, "fit_datasets", lambda config, *a, **k: built.append(
+        config.seed) or fit_datasets(config, *a, **k))
+    config = _config(tmp_path, max_trials=2, trial_seeds=2, seed=3)
     summary = _quiet(config, str(tmp_path / "tune"))
-    trial = summary["trials"][0]
-    assert sorted(trial["seeds"]) == [3, 4]
-    assert trial["val_accuracy"] == pytest.approx(sum(trial["seeds"].values()) / 2)
-    assert summary["best"]["val_accuracy"] == trial["seeds"][3]  # retrained: seed 3
+    assert sorted(built) == [3, 4]
+    for trial in summary["trials"]:
+        assert sorted(trial["seeds"]) == [3, 4]
+        assert trial["val_accuracy"] == pytest.approx(sum(trial["seeds"].values()) / 2)
+    best = summary["trials"][0]
+    assert summary["best"]["val_accuracy"] == best["seeds"][3]  # retrained: seed 3
+    # the trial run last iterated the seed's datasets a second time: from their start
+    trial = max(summary["trials"], key=lambda t: int(t["trial_id"]))
     hp = _fixed(trial["values"])
-    alone = dataclasses.replace(trial_config(config, hp), seed=4)
+    alone = dataclasses.replace(search.trial_config(config, hp), seed=4)
     report = train_classifier(alone, str(tmp_path / "seed4"), load_splits(alone),
                               verbose=0)
     assert report["val_accuracy"] == trial["seeds"][4]

@@ -10,6 +10,7 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -251,10 +252,13 @@ def _seed_datasets(config: TuningConfig, full, test,
                    latent_models) -> Optional[Callable]:
     """seed -> (training, validation) datasets of the config trained with that seed
     (carved from the training split `full`), for trials scored on several seeds;
-    None for one seed."""
+    None for one seed. Built once per seed, as the first seed's are: every trial
+    iterates them from their start, and cached latents (an unlabelled pool's take
+    a minute) are encoded once per search, not once per trial."""
     if config.trial_seeds == 1:
         return None
 
+    @functools.cache
     def datasets(seed):
         seeded = dataclasses.replace(config, seed=seed)
         return fit_datasets(seeded, load_splits(seeded, full, test), latent_models)
