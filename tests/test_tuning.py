@@ -293,3 +293,41 @@ def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
               for r, _, files in os.walk(tmp_path / "docs") for f in files}
     assert "lpc3/standard/summary.json" in copied and "curves.md" in copied
     assert not any(f.endswith(".h5") or "tensorboard" in f for f in copied)
+
+
+def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
+                                                                     monkeypatch):
+    """A tuning that reuses an earlier one's records runs only the searches whose
+    settings differ; the ones taken over give the same values and records."""
+    from tfaug.tuning import MethodsTuningConfig, methods, tune_methods
+    common = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=120, n_test=30),
+                  flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
+                  model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2,),
+                  steps_by_budget=(2,), max_trials=2, tuner="random", seed=7,
+                  methods=("standard",))
+    earlier = tune_methods(cfglib.from_dict(MethodsTuningConfig, common),
+                           str(tmp_path / "earlier"), log=lambda _: None,
+                           publish_dir=str(tmp_path / "docs"))
+    ran = []
+    tune = methods.tune
+    monkeypatch.setattr(methods, "tune", lambda config, *a, **k: ran.append(
+        config.augmentation) or tune(config, *a, **k))
+    later = tune_methods(cfglib.from_dict(MethodsTuningConfig, {
+        **common, "methods": ("standard", "latent_random"),
+        "reuse": (str(tmp_path / "docs"),)}), str(tmp_path / "later"),
+        log=lambda _: None)
+    assert ran == ["latent_random"]
+    assert later["budgets"]["2"]["lr"] == earlier["budgets"]["2"]["lr"]
+    for label in ("none", "standard"):
+        assert later["budgets"]["2"]["methods"][label] == \
+            earlier["budgets"]["2"]["methods"][label]
+    assert "| standard |" in (tmp_path / "later" / "curves.md").read_text()
+    ran.clear()  # other settings (another trial count): nothing is taken over
+    tune_methods(cfglib.from_dict(MethodsTuningConfig, {
+        **common, "max_trials": 1, "reuse": (str(tmp_path / "docs"),)}),
+        str(tmp_path / "other"), log=lambda _: None)
+    assert ran == ["none", "standard"]
+    with pytest.raises(ConfigError, match="reuse: no tuning records at .*nowhere"):
+        cfglib.from_dict(MethodsTuningConfig, {
+            **common, "reuse": (str(tmp_path / "nowhere"),)}).validate()

@@ -139,6 +139,14 @@ def use_xla(jit: typing.Optional[bool], replicas: typing.Optional[int] = None) -
     return bool(tf.config.list_physical_devices("GPU")) and replicas == 1
 
 
+def from_root(path: str) -> str:
+    """A path as a preset means it: relative paths are relative to the project root
+    (unless they exist from the working directory)."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    return os.path.join(os.path.dirname(PRESET_DIR), path)
+
+
 def to_dict(config) -> Dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(config).items()}

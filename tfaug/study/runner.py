@@ -192,7 +192,7 @@ class Plan:
 
     def __init__(self, config: StudyConfig):
         self.config = config
-        self.tuned = read_tuned(_from_root(config.tuned)) if config.tuned else None
+        self.tuned = read_tuned(cfglib.from_root(config.tuned)) if config.tuned else None
         if self.tuned:
             self.tuned.check_training(config)
         self.specs = dict(named(m) for m in config.methods)
@@ -236,13 +236,6 @@ class Plan:
             updates["steps"] = steps
         return self.config.run_config(run.budget, self.spec(run.budget, run.method),
                                       run.seed, **updates)
-
-
-def _from_root(path: str) -> str:
-    """Relative paths in presets are relative to the project root."""
-    if os.path.isabs(path) or os.path.exists(path):
-        return path
-    return os.path.join(os.path.dirname(cfglib.PRESET_DIR), path)
 
 
 def finished_row(directory: str, run: Run, log, steps: Optional[int] = None

@@ -26,7 +26,7 @@ from tfaug.augment.spec import Part, format_spec, named
 from tfaug.errors import ConfigError
 from tfaug.trainers.grid import BudgetGrid
 from tfaug.tuning.curves import write_curves
-from tfaug.tuning.search import TUNERS, TuningConfig, tune
+from tfaug.tuning.search import TUNERS, TuningConfig, settings_changed, tune
 
 field = cfglib.field
 # Settings a study must share with the tuning whose values it uses.
@@ -55,6 +55,10 @@ class MethodsTuningConfig(BudgetGrid):
                                                 "Keras Tuner's 3 per parameter).")
     trial_seeds: int = field(1, "Seeds each trial is trained and scored on (mean "
                                 "final validation accuracy).")
+    reuse: Tuple[str, ...] = field((), "Records of earlier tunings (their out_dir or "
+                                       "publish_dir): a search finished there with "
+                                       "exactly this search's settings is taken over, "
+                                       "not run again.")
 
     def validate(self):
         super().validate()
@@ -62,6 +66,10 @@ class MethodsTuningConfig(BudgetGrid):
         if "none" in labels or len(set(labels)) != len(labels):
             raise ConfigError(f"methods must be distinct and must not include none "
                               f"(tuned first, for the lr), got {self.methods}.")
+        missing = [d for d in self.reuse if not os.path.isdir(cfglib.from_root(d))]
+        if missing:
+            raise ConfigError(f"reuse: no tuning records at {', '.join(missing)}: give "
+                              "the out_dir or publish_dir of an earlier tuning.")
         unknown = set(self.spaces) - set(labels)
         if unknown:
             raise ConfigError(f"spaces names methods not tuned: {sorted(unknown)}.")
@@ -133,8 +141,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
                 f"{config.tuner} trials of {steps} steps, {config.trial_seeds} "
                 f"seed(s) each)")
-            summary = tune(search, search_dir(out_dir, budget, label), log=log,
-                           verbose=verbose)
+            directory = search_dir(out_dir, budget, label)
+            summary = take_over(search, budget, label, config.reuse, directory, log) \
+                or tune(search, directory, log=log, verbose=verbose)
             best = summary["best"]
             _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
             write_curves(out_dir, config.initial_points)
@@ -167,6 +176,26 @@ def publish(out_dir: str, publish_dir: str) -> None:
                     io.write_atomic(os.path.join(publish_dir,
                                                  os.path.relpath(source, out_dir)),
                                     f.read())
+
+
+def take_over(search: TuningConfig, budget: int, label: str, earlier: Tuple[str, ...],
+              directory: str, log: Callable) -> Optional[dict]:
+    """The summary of `search` finished in one of the `earlier` tunings' records with
+    the same settings and number of trials, its records copied into `directory`; or
+    None (the search is to be run)."""
+    if io.read_json(os.path.join(directory, "tuning_config.json")) is not None:
+        return None  # begun here: resumed here
+    for tuning in earlier:
+        source = search_dir(cfglib.from_root(tuning), budget, label)
+        recorded = io.read_json(os.path.join(source, "tuning_config.json"))
+        summary = io.read_json(os.path.join(source, "summary.json"))
+        if (recorded is None or summary is None or settings_changed(search, recorded)
+                or summary["config"]["max_trials"] != search.max_trials):
+            continue
+        publish(source, directory)
+        log(f"  {label}: the same search finished in {source}; taken over")
+        return summary
+    return None
 
 
 def search_dir(out_dir: str, budget: int, label: str) -> str:

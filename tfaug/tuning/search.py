@@ -180,17 +180,22 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
                                  factor=config.hyperband_factor, **common)
 
 
+def settings_changed(config: TuningConfig, recorded: dict) -> list:
+    """The settings in which `config` differs from a search's recorded
+    tuning_config.json (a setting added to tfaug since reads as its default)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    current = config.search_config()
+    recorded = {**{k: v for k, v in defaults.items() if k in current}, **recorded}
+    return sorted(k for k in set(recorded) | set(current)
+                  if recorded.get(k) != current.get(k))
+
+
 def check_resumable(config: TuningConfig, out_dir: str) -> None:
     """Records the search's config in out_dir; a different one there is an error."""
     path = os.path.join(out_dir, "tuning_config.json")
     previous = io.read_json(path)
     if previous is not None:
-        # A setting added to tfaug since the search began reads as its default.
-        defaults = {f.name: f.default for f in dataclasses.fields(config)}
-        current = config.search_config()
-        previous = {**{k: v for k, v in defaults.items() if k in current}, **previous}
-        changed = sorted(k for k in set(previous) | set(current)
-                         if previous.get(k) != current.get(k))
+        changed = settings_changed(config, previous)
         if changed:
             raise ConfigError(f"{out_dir} holds a search with other settings "
                               f"({', '.join(changed)} differ): resume it with the same "
