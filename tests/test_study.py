@@ -292,6 +292,20 @@ def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
         update_readme(str(readme), "other", rows, config)
 
 
+def test_a_method_of_some_budgets_runs_and_is_tuned_at_those_only(tmp_path):
+    from tfaug.tuning import MethodsTuningConfig
+    config = _config(tmp_path, method_budgets={"latent_random": [4]}, seeds=(2,))
+    assert sorted(config.grid()) == sorted(
+        study.Run(b, m, s) for s in (0, 1) for b, m in
+        ((2, "none"), (4, "none"), (4, "latent_random")))
+    tuning = cfglib.from_dict(MethodsTuningConfig, dict(
+        budgets=(2, 4), methods=("standard", "lever: latent_random"),
+        method_budgets={"lever": [2]})).validate()
+    assert tuning.searches() == [(2, "standard", "standard"),
+                                 (2, "lever", "latent_random"),
+                                 (4, "standard", "standard")]
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(labels_per_class=5), "do not set labels_per_class"),
     (dict(methods=("none", "sharpen")), "sharpen"),
@@ -301,6 +315,8 @@ def test_readme_tables_are_rewritten_between_their_markers(tmp_path):
     (dict(seeds=(0,)), "seeds"),
     (dict(seeds=(3, 3, 3)), "one per budget"),
     (dict(steps_by_budget=(10,)), "one entry per budget"),
+    (dict(method_budgets={"latent_random": [3]}), "must each list some of budgets"),
+    (dict(method_budgets={"lever": [2]}), "method_budgets names methods not in"),
 ])
 def test_bad_study_configs_are_reported(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):

@@ -114,6 +114,9 @@ class StudyConfig(BudgetGrid):
                               f"{self.seeds}.")
         for method in self.methods:
             registry.validate(named(method)[1])
+        if set(self.method_budgets) - set(labels):
+            raise ConfigError(f"method_budgets names methods not in the study: "
+                              f"{sorted(set(self.method_budgets) - set(labels))}.")
         if set(self.capacity_budgets) - set(self.budgets):
             raise ConfigError("capacity_budgets must be among budgets.")
         if self.capacity_budgets and not self.capacity_model:
@@ -168,7 +171,8 @@ class StudyConfig(BudgetGrid):
         most = max(len(self.seeds_for(b)) for b in self.budgets)
         return [Run(b, named(m)[0], self.seed + s)
                 for s in range(most) for b in self.budgets
-                if s < len(self.seeds_for(b)) for m in self.methods]
+                if s < len(self.seeds_for(b)) for m in self.methods
+                if b in self.budgets_of(named(m)[0])]
 
 
 class Run(NamedTuple):

@@ -2,7 +2,7 @@
 schedule length (shared by the study and the tuning of every method)."""
 
 import dataclasses
-from typing import Tuple
+from typing import Dict, Tuple
 
 from tfaug import config as cfglib
 from tfaug.augment import registry
@@ -21,6 +21,9 @@ class BudgetGrid(ClassifierTrainConfig):
                                                  "budget (same order as budgets), split "
                                                  "into `epochs` epochs; empty: epochs x "
                                                  "steps_per_epoch everywhere.")
+    method_budgets: Dict[str, Tuple[int, ...]] = field(
+        {}, "Methods (labels) run at some budgets only, {label: [budgets]}; every "
+            "other method runs at every budget.")
 
     def validate(self):
         if self.labels_per_class is not None or self.label_fraction is not None:
@@ -37,7 +40,17 @@ class BudgetGrid(ClassifierTrainConfig):
             if uneven:
                 raise ConfigError(f"steps_by_budget {uneven} must be multiples of "
                                   f"epochs ({self.epochs}).")
+        stray = {label: list(b) for label, b in self.method_budgets.items()
+                 if not b or set(b) - set(self.budgets)}
+        if stray:
+            raise ConfigError(f"method_budgets {stray} must each list some of budgets "
+                              f"{list(self.budgets)}.")
         return super().validate()
+
+    def budgets_of(self, label: str) -> Tuple[int, ...]:
+        """The budgets method `label` runs at."""
+        return tuple(b for b in self.budgets
+                     if b in self.method_budgets.get(label, self.budgets))
 
     def steps(self, budget: int) -> int:
         """Optimizer steps of a run at `budget`."""

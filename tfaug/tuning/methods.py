@@ -17,7 +17,7 @@ resumes from its directory (out_dir/lpc<budget>/<method>/).
 import dataclasses
 import os
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from tfaug import config as cfglib
 from tfaug import io
@@ -70,13 +70,19 @@ class MethodsTuningConfig(BudgetGrid):
         if missing:
             raise ConfigError(f"reuse: no tuning records at {', '.join(missing)}: give "
                               "the out_dir or publish_dir of an earlier tuning.")
-        unknown = set(self.spaces) - set(labels)
+        unknown = (set(self.spaces) | set(self.method_budgets)) - set(labels)
         if unknown:
-            raise ConfigError(f"spaces names methods not tuned: {sorted(unknown)}.")
+            raise ConfigError(f"spaces and method_budgets name methods not tuned: "
+                              f"{sorted(unknown)}.")
         if self.tuner not in TUNERS or self.max_trials < 1:
             raise ConfigError(f"tuner must be one of {', '.join(TUNERS)} and "
                               "max_trials >= 1.")
         return self
+
+    def searches(self) -> List[Tuple[int, str, str]]:
+        """(budget, label, spec) of every search but `none`'s, budget by budget."""
+        return [(budget, *named(m)) for budget in self.budgets for m in self.methods
+                if budget in self.budgets_of(named(m)[0])]
 
     def search(self, budget: int, augmentation: str, space: dict) -> TuningConfig:
         run = self.run_config(budget, augmentation, self.seed)
@@ -127,9 +133,7 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             "trial_seeds": config.trial_seeds, "seed": config.seed,
             "planned_budgets": list(config.budgets),
             "planned_methods": ["none", *(named(m)[0] for m in config.methods)]}
-    searches = [(budget, *named(m)) for budget in config.budgets
-                for m in config.methods]
-    mine = [s for i, s in enumerate(searches) if i % count == index]
+    mine = [s for i, s in enumerate(config.searches()) if i % count == index]
     budgets = [b for b in config.budgets if index == 0 or any(s[0] == b for s in mine)]
     for budget in budgets:
         steps = config.steps(budget)
