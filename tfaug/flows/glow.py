@@ -12,6 +12,7 @@ the last level keeps (H / 2^L, W / 2^L, 2^(L+1) C) (`GlowConfig.level_shapes`).
 """
 
 import dataclasses
+import functools
 import math
 from typing import Tuple
 
@@ -181,11 +182,22 @@ class Glow(keras.Model):
         return check_images(x, self.config.image_shape, what, "this flow")
 
     # -- encoder / decoder ----------------------------------------------------------
+    # Each direction is traced once per flow and called from every graph that encodes
+    # or decodes (all attack steps, every model a search builds): tracing the chain
+    # was half of building a latent training step.
+    @functools.cached_property
+    def _forward(self):
+        return tf.function(lambda y: self.bijector().forward(y), reduce_retracing=True)
+
+    @functools.cached_property
+    def _inverse(self):
+        return tf.function(lambda z: self.bijector().inverse(z), reduce_retracing=True)
+
     def encode(self, x, validate: bool = True):
         """Images in [0, 1], shape (B, H, W, C) -> latents z, same shape, prior N(0, I)."""
         if validate:
             x = self.check_images(x)
-        return self.bijector().forward(preprocess.centre(x))
+        return self._forward(preprocess.centre(x))
 
     def decode(self, z):
         """Latents (B, H, W, C) -> images in [0, 1]; decode(encode(x)) == x."""
@@ -196,7 +208,7 @@ class Glow(keras.Model):
                             f"{tuple(z.shape)}.")
         if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(z))):
             raise DataError("latents contain NaN or inf.")
-        return preprocess.uncentre(self.bijector().inverse(z))
+        return preprocess.uncentre(self._inverse(z))
 
     def latent_levels(self, z):
         """Per-level views of z: a list of tensors of shapes `config.level_shapes()`."""
