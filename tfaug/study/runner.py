@@ -402,9 +402,9 @@ def parse_shard(text: str) -> Tuple[int, int]:
 def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
               shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None
               ) -> List[dict]:
-    """Trains the attribution flows, then runs every run not yet finished (main grid
-    first, then the extra runs, which depend on it); returns the rows of every
-    finished run in out_dir.
+    """Runs every run not yet finished: the main grid (what its tuning has values
+    for), then trains the attribution flows, then the extra runs, which depend on
+    the whole main grid; returns the rows of every finished run in out_dir.
 
     With shard (i, n), this process takes the runs whose position in the grid is i
     modulo n, so n processes (on one machine or several sharing out_dir) split the
@@ -430,8 +430,6 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
-    for name, _, budget, seed in attribution_flows(config)[index::count]:
-        attribution_flow(out_dir, name, full, test, config, budget, seed, log)
     strategy = make_strategy(config.strategy)
     timings = []
     main = config.grid()
@@ -484,6 +482,9 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
 
     for i, run in enumerate(mine, 1):
         execute(run, None, i, len(mine), main)
+    # after the main grid, whose rows (the primary comparison's) come first
+    for name, _, budget, seed in attribution_flows(config)[index::count]:
+        attribution_flow(out_dir, name, full, test, config, budget, seed, log)
     rows = publish(main)
     if len(rows) < len(main):
         log(f"{len(main) - len(rows)} runs of other shards have not finished: rerun "
