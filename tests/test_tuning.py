@@ -298,7 +298,8 @@ def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
 def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
                                                                      monkeypatch):
     """A tuning that reuses an earlier one's records runs only the searches whose
-    settings differ; the ones taken over give the same values and records."""
+    settings differ; the ones taken over give the same values and records; a
+    finished search is not run again."""
     from tfaug.tuning import MethodsTuningConfig, methods, tune_methods
     common = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
                                                            n_train=120, n_test=30),
@@ -323,7 +324,13 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
         assert later["budgets"]["2"]["methods"][label] == \
             earlier["budgets"]["2"]["methods"][label]
     assert "| standard |" in (tmp_path / "later" / "curves.md").read_text()
-    ran.clear()  # other settings (another trial count): nothing is taken over
+    ran.clear()  # run again: every search has finished, none is run or reloaded
+    assert tune_methods(cfglib.from_dict(MethodsTuningConfig, {
+        **common, "methods": ("standard", "latent_random"),
+        "reuse": (str(tmp_path / "docs"),)}), str(tmp_path / "later"),
+        log=lambda _: None) == later
+    assert ran == []
+    # other settings (another trial count): nothing is taken over
     tune_methods(cfglib.from_dict(MethodsTuningConfig, {
         **common, "max_trials": 1, "reuse": (str(tmp_path / "docs"),)}),
         str(tmp_path / "other"), log=lambda _: None)

@@ -146,8 +146,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                 f"{config.tuner} trials of {steps} steps, {config.trial_seeds} "
                 f"seed(s) each)")
             directory = search_dir(out_dir, budget, label)
-            summary = take_over(search, budget, label, config.reuse, directory, log) \
-                or tune(search, directory, log=log, verbose=verbose)
+            summary = finished_search(search, directory) or take_over(
+                search, budget, label, config.reuse, directory, log) or tune(
+                search, directory, log=log, verbose=verbose)
             best = summary["best"]
             _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
             write_curves(out_dir, config.initial_points)
@@ -182,23 +183,30 @@ def publish(out_dir: str, publish_dir: str) -> None:
                                     f.read())
 
 
+def finished_search(search: TuningConfig, directory: str) -> Optional[dict]:
+    """The summary of `search` if it has finished in `directory` with the same
+    settings and number of trials, else None."""
+    recorded = io.read_json(os.path.join(directory, "tuning_config.json"))
+    summary = io.read_json(os.path.join(directory, "summary.json"))
+    if (recorded is None or summary is None or settings_changed(search, recorded)
+            or summary["config"]["max_trials"] != search.max_trials):
+        return None
+    return summary
+
+
 def take_over(search: TuningConfig, budget: int, label: str, earlier: Tuple[str, ...],
               directory: str, log: Callable) -> Optional[dict]:
-    """The summary of `search` finished in one of the `earlier` tunings' records with
-    the same settings and number of trials, its records copied into `directory`; or
-    None (the search is to be run)."""
+    """The summary of `search` finished in one of the `earlier` tunings' records,
+    its records copied into `directory`; or None (the search is to be run)."""
     if io.read_json(os.path.join(directory, "tuning_config.json")) is not None:
         return None  # begun here: resumed here
     for tuning in earlier:
         source = search_dir(cfglib.from_root(tuning), budget, label)
-        recorded = io.read_json(os.path.join(source, "tuning_config.json"))
-        summary = io.read_json(os.path.join(source, "summary.json"))
-        if (recorded is None or summary is None or settings_changed(search, recorded)
-                or summary["config"]["max_trials"] != search.max_trials):
-            continue
-        publish(source, directory)
-        log(f"  {label}: the same search finished in {source}; taken over")
-        return summary
+        summary = finished_search(search, source)
+        if summary is not None:
+            publish(source, directory)
+            log(f"  {label}: the same search finished in {source}; taken over")
+            return summary
     return None
 
 
