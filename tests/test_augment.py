@@ -234,6 +234,11 @@ def test_level_decay_outside_its_range_or_without_levels_is_a_clear_error(flow):
     from tfaug.augment import registry
     spec = registry.canonical("latent_adversarial(level_decay=0.3)")
     assert "level_decay=0.3" in spec
+    # a spec validated before any flow is loaded (every entry point's config)
+    assert registry.validate(spec) == spec
+    from tfaug import config as cfglib
+    from tfaug.trainers.classifier import ClassifierTrainConfig
+    cfglib.from_dict(ClassifierTrainConfig, {"augmentation": spec}).validate()
 
 
 def test_copies_perturb_the_head_that_many_times_and_keep_the_rest_clean(flow):

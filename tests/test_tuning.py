@@ -338,3 +338,11 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
     with pytest.raises(ConfigError, match="reuse: no tuning records at .*nowhere"):
         cfglib.from_dict(MethodsTuningConfig, {
             **common, "reuse": (str(tmp_path / "nowhere"),)}).validate()
+
+
+def test_search_over_level_decay_trains_each_trial_with_its_value(tmp_path):
+    config = _config(tmp_path, max_trials=1, space={
+        **SPACE, "latent_adversarial.level_decay": [0.0, 0.5]})
+    summary = _quiet(config, str(tmp_path / "tune"))
+    assert summary["trials"][0]["values"]["latent_adversarial.level_decay"] in (0.0, 0.5)
+    assert "level_decay=" in summary["best"]["augmentation"]

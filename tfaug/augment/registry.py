@@ -149,6 +149,9 @@ def build(spec: str, models: dict = None, image_shape=None):
 class _Placeholder:
     """Stands in for a latent model while a spec's parameters are validated."""
 
+    def level_weights(self, decay: float) -> float:
+        return 1.0  # the real model's levels are checked when it is built
+
 
 def validate(spec: str) -> str:
     """Checks `spec` (names, parameters and their values) without latent models;
