@@ -65,6 +65,20 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
     assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, after))
 
 
+def test_run_with_copies_trains_and_shows_every_copy(tmp_path, flow_dir):
+    from tensorboard.backend.event_processing import event_accumulator
+    report = train_classifier(_config(flow_dir, epochs=1, augmentation=(
+        "latent_adversarial(eps=0.5,alpha=0.25,steps=1,ratio=0.5,copies=2)")),
+        str(tmp_path), _splits(), verbose=0)
+    assert report["optimizer_steps"] == 4
+    events = event_accumulator.EventAccumulator(
+        str(tmp_path / "tensorboard" / "images"), size_guidance={"tensors": 0})
+    events.Reload()
+    grid = events.Tensors("clean (top) vs augmented (below)")[0].tensor_proto
+    height = int(grid.string_val[1])  # of 8-pixel images: a row of the 8 clean ones,
+    assert height == 3 * 8             # then 2 x 4 perturbed and 4 clean in 2 rows
+
+
 def test_classifier_training_does_not_move_the_flow_in_memory(flow_dir):
     import tensorflow as tf
     from tfaug import augment, models

@@ -164,7 +164,8 @@ def make_schedule(config: ClassifierTrainConfig, total_steps: int):
 
 class PerturbationImages(keras.callbacks.Callback):
     """Every `every` epochs: a TensorBoard grid of clean images (top) and their
-    augmented versions (bottom), for fixed images and a fixed seed."""
+    augmented batch below them, row by row in its order (with `copies`, each copy of
+    the perturbed images, then the clean rest), for fixed images and a fixed seed."""
 
     def __init__(self, log_dir, images, labels, every):
         super().__init__()
@@ -178,9 +179,12 @@ class PerturbationImages(keras.callbacks.Callback):
         out, _ = model.augmentation.stateless()(self.images, self.labels,
                                                 model.classifier, training=True,
                                                 seed=tf.constant([7, epoch]))
+        n = len(self.images)
+        blank = tf.zeros((-len(out) % n, *out.shape[1:]), out.dtype)
+        grid = tf.concat([self.images, out, blank], 0)
         with self.writer.as_default(step=epoch):
-            tf.summary.image("clean (top) vs augmented (bottom)",
-                             image_grid(tf.concat([self.images, out], 0), 2)[None])
+            tf.summary.image("clean (top) vs augmented (below)",
+                             image_grid(grid, len(grid) // n)[None])
         self.writer.flush()
 
 
