@@ -95,6 +95,24 @@ def test_adversarial_raises_loss_more_than_random_of_same_norm(flow, classifier)
     assert loss(dz_adv) > loss(dz_rand) + 0.05, (loss(dz_adv), loss(dz_rand))
 
 
+def test_soft_targets_ascend_the_divergence_from_the_clean_prediction(flow,
+                                                                   classifier):
+    x = _images(64, seed=7)
+    z = flow.encode(x)
+    soft = augment.LatentAdversarial(flow, eps=1.0, alpha=0.5, steps=3,
+                                     soft_targets=True)
+    probs = tf.nn.softmax(classifier(x, training=False))
+    targets = soft.targets(classifier, x)
+    np.testing.assert_allclose(targets.numpy(), probs.numpy(), atol=1e-6)
+    assert float(tf.reduce_min(tf.reduce_max(targets, -1))) < 0.999  # not one-hot
+    dz_adv = soft.delta(z, classifier, targets, SEED)
+    noise = tf.random.stateless_normal(z.shape, seed=(5, 5))
+    dz_rand = noise / norms.l2_norm(noise) * norms.l2_norm(dz_adv)
+    kl = lambda dz: float(tf.reduce_mean(keras.losses.kl_divergence(probs, tf.nn.softmax(
+        classifier(tf.clip_by_value(flow.decode(z + dz), 0, 1), training=False)))))
+    assert kl(dz_adv) > 2 * kl(dz_rand) + 1e-3, (kl(dz_adv), kl(dz_rand))
+
+
 def test_attack_leaves_batchnorm_statistics_unchanged(flow, classifier):
     stats = [v for v in classifier.non_trainable_variables if "moving" in v.path]
     before = [v.numpy().copy() for v in stats]
@@ -162,6 +180,12 @@ def test_compose_applies_in_order_and_eval_mode_is_identity(flow):
     (lambda f: augment.LatentAdversarial(f, 1.0, 0.1, 3, norm="l3"), "norm must be"),
     (lambda f: augment.LatentRandom(f, eps=1.0, ratio=1.5), "ratio must be in"),
     (lambda f: augment.Mixup(alpha=0.0), "alpha must be > 0"),
+    (lambda f: augment.LatentAdversarial(f, random_start=False, soft_targets=True),
+     "soft_targets=true needs random_start=true"),
+    (lambda f: augment.ImagePGD(random_start=False, soft_targets=True),
+     "soft_targets=true needs random_start=true"),
+    (lambda f: augment.LatentAdversarial(f, free=True, soft_targets=True),
+     "takes no soft_targets"),
 ])
 def test_bad_parameters_are_clear_errors(flow, make, message):
     with pytest.raises(ConfigError, match=message):

@@ -188,6 +188,15 @@ def test_composed_method_keeps_its_image_part_and_searches_its_latent_part():
     assert filled.endswith("latent_random")  # free: its values are searched again
 
 
+def test_soft_attack_targets_keep_the_random_start_out_of_the_search():
+    plain = tuning.effective_space("fixmatch(strong=latent_adversarial)", {})
+    soft = tuning.effective_space(
+        "fixmatch(strong=latent_adversarial(soft_targets=true))", {})
+    key = "fixmatch.strong.latent_adversarial.random_start"
+    assert key in plain and key not in soft
+    assert set(plain) - set(soft) == {key}
+
+
 def test_search_begun_before_a_new_setting_resumes(tmp_path):
     from tfaug import config as cfglib
     from tfaug import io

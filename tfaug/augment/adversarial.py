@@ -15,14 +15,18 @@ from tfaug.augment.base import PartialAugmentation, check_positive
 from tfaug.errors import ConfigError
 
 
-def predicted_targets(classifier, images):
-    """One-hot argmax predictions of the classifier: the attack's labels (the paper's
-    choice, which avoids label leaking)."""
+def predicted_targets(classifier, images, soft=False):
+    """The attack's targets, the classifier's predictions on the clean images: one-hot
+    argmax (the paper's choice, which avoids label leaking) or, `soft`, its
+    probabilities, against which the cross-entropy ascends the KL divergence from the
+    clean prediction (VAT's objective, Miyato et al. 2018)."""
     if classifier is None:
         raise ConfigError("An adversarial augmentation attacks the classifier being "
                           "trained: pass classifier=, or train with "
                           "tfaug.AugmentedModel, which does.")
     logits = tf.cast(classifier(images, training=False), tf.float32)
+    if soft:
+        return tf.stop_gradient(tf.nn.softmax(logits))
     return tf.stop_gradient(tf.one_hot(tf.argmax(logits, -1), logits.shape[-1]))
 
 
@@ -61,8 +65,13 @@ class PGDAugmentation(PartialAugmentation):
 
     def __init__(self, eps: float, alpha: float, steps: int, norm: str,
                  random_start: bool = True, ratio: float = 1.0, seed: int = 0,
-                 copies: int = 1):
+                 copies: int = 1, soft_targets: bool = False):
         super().__init__(ratio, seed, copies)
+        if soft_targets and not random_start:
+            raise ConfigError("soft_targets=true needs random_start=true: the KL "
+                              "divergence from the clean prediction has zero gradient "
+                              "at the clean point, so an attack starting there never "
+                              "moves.")
         check_positive("eps", eps)
         check_positive("alpha", alpha)
         if not isinstance(steps, int) or steps < 1:
@@ -70,8 +79,13 @@ class PGDAugmentation(PartialAugmentation):
         norms.check_norm(norm)
         self.eps, self.alpha, self.steps = float(eps), float(alpha), steps
         self.norm, self.random_start = norm, random_start
+        self.soft_targets = bool(soft_targets)
 
     _weights = None  # per-coordinate weights of the perturbation (see pgd)
+
+    def targets(self, classifier, images):
+        """The attack's targets for clean `images` (see predicted_targets)."""
+        return predicted_targets(classifier, images, self.soft_targets)
 
     def attack(self, to_images, shape, classifier, targets, seed, start=None):
         return pgd(to_images, shape, classifier, targets, eps=self.eps,

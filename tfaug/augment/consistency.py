@@ -10,7 +10,8 @@ unlabelled image is its pseudo-label where the prediction's confidence reaches
 The strong view is any augmentation spec without labels: image space (the reference:
 standard+cutout), or through the flow, latent_random or latent_adversarial (which
 ascends the cross-entropy against the classifier's own prediction on the clean
-image, a virtual adversarial direction in the latent: it needs no label).
+image, so it needs no label; with soft_targets=true against its probabilities, the
+KL divergence of VAT: a virtual adversarial direction in the latent).
 """
 
 import tensorflow as tf

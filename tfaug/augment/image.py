@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tfaug.augment.adversarial import PGDAugmentation, predicted_targets
+from tfaug.augment.adversarial import PGDAugmentation
 from tfaug.augment.base import Augmentation, check_positive
 from tfaug.augment.sampling import stateless_beta
 from tfaug.errors import ConfigError
@@ -87,15 +87,17 @@ def cutout_mask(cy, cx, h, w, size):
 
 class ImagePGD(PGDAugmentation):
     """The image-space baseline: PGD on x itself (x' = clip(x + dx, 0, 1)), against
-    the classifier's own predictions, with the same loop as the latent attack."""
+    the classifier's own predictions (`soft_targets`: its probabilities, VAT's
+    objective), with the same loop as the latent attack."""
 
     def __init__(self, eps: float = 8 / 255, alpha: float = 2 / 255, steps: int = 3,
                  norm: str = "linf", random_start: bool = True, ratio: float = 1.0,
-                 seed: int = 0):
-        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed)
+                 soft_targets: bool = False, seed: int = 0):
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed,
+                         soft_targets=soft_targets)
 
     def perturb(self, images, labels, classifier, seed, examples):
-        targets = predicted_targets(classifier, images)
+        targets = self.targets(classifier, images)
         to_images = lambda d: tf.clip_by_value(images + d, 0.0, 1.0)
         return to_images(self.attack(to_images, tf.shape(images), classifier, targets,
                                      seed))

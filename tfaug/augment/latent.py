@@ -11,7 +11,7 @@ from typing import Optional
 import tensorflow as tf
 
 from tfaug.augment import norms
-from tfaug.augment.adversarial import PGDAugmentation, predicted_targets, weighted
+from tfaug.augment.adversarial import PGDAugmentation, weighted
 from tfaug.augment.base import (PartialAugmentation, bind_labels, check_positive,
                                 finite_or_clean)
 from tfaug.augment.state import ExampleState, ImageBank
@@ -110,6 +110,10 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     training loss (true labels) w.r.t. dz, with which dz takes one alpha step for the
     next visit (free adversarial training, Shafahi et al. 2019, in the latent).
     `steps` and the predicted-label targets are unused; implies `amortized`.
+    `soft_targets`: the attack ascends the cross-entropy against the classifier's
+    probabilities on x instead of its one-hot prediction, i.e. the KL divergence from
+    the clean prediction (VAT's objective, Miyato et al. 2018; a consistency strong
+    view's natural choice); needs random_start.
     `refresh` k: the batch is perturbed anew on every k-th training step (the first
     included), its perturbed images banked per example; the steps in between replay
     each example's banked image (its clean image until it has one) and run no flow
@@ -121,8 +125,14 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
     def __init__(self, flow, eps: float = 1.0, alpha: float = 0.5, steps: int = 3,
                  norm: str = "l2", random_start: bool = True, ratio: float = 1.0,
                  amortized: bool = False, free: bool = False, refresh: int = 1,
-                 level_decay: float = 1.0, copies: int = 1, seed: int = 0):
-        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed, copies)
+                 level_decay: float = 1.0, copies: int = 1,
+                 soft_targets: bool = False, seed: int = 0):
+        super().__init__(eps, alpha, steps, norm, random_start, ratio, seed, copies,
+                         soft_targets)
+        if soft_targets and free:
+            raise ConfigError("latent_adversarial(free=true) takes no soft_targets: it "
+                              "ascends the training loss on the true labels, no "
+                              "attack targets.")
         if not isinstance(refresh, int) or refresh < 1:
             raise ConfigError(f"refresh must be an integer >= 1 (training steps "
                               f"between fresh perturbations), got {refresh!r}.")
@@ -158,7 +168,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
         model = bind_labels(self.flow, labels)
         if not (self._carries or self.refresh > 1):
             z = tf.stop_gradient(_latents(model, images, examples))
-            targets = predicted_targets(classifier, images)
+            targets = self.targets(classifier, images)
             return _decoded(model, z + self.delta(z, classifier, targets, seed, model),
                             images)
         index = self._check_state(examples)
@@ -171,7 +181,7 @@ class LatentAdversarial(_ThroughLatentModel, PGDAugmentation):
             """(images, perturbations, whether each decoded finitely)."""
             z = tf.stop_gradient(_latents(model, images, examples))
             d = dz if self.free else self.delta(
-                z, classifier, predicted_targets(classifier, images), seed, model, dz)
+                z, classifier, self.targets(classifier, images), seed, model, dz)
             decoded = model.decode(z + d)
             # Accumulated steps can reach a perturbation where the decoder overflows;
             # the example then trains clean, and its history restarts (else it stays

@@ -75,7 +75,7 @@ def effective_space(spec: str, space: Dict[str, Any]) -> Dict[str, Any]:
     result = {}
     for path, part in paths.items():
         for param, domain in DEFAULT_SPACE.get(part.name, {}).items():
-            if param not in part.params:
+            if param not in part.params and not _settled(part, param):
                 result[f"{path}.{param}"] = domain
     for key, domain in space.items():
         if key != "lr":
@@ -89,6 +89,12 @@ def effective_space(spec: str, space: Dict[str, Any]) -> Dict[str, Any]:
     for key, domain in result.items():
         _check_domain(key, domain)
     return result
+
+
+def _settled(part: Part, param: str) -> bool:
+    """Whether `part`'s written parameters leave `param` one valid value: soft
+    attack targets need a random start."""
+    return param == "random_start" and bool(part.params.get("soft_targets"))
 
 
 def _check_domain(key, domain):
