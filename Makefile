@@ -12,8 +12,24 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run test setup data bench clean
 
+# The study as STUDY_PROCESSES processes sharing runs/study, the cores split between
+# them (two of one core each ran it 1.2x faster than one over both cores, as its small
+# steps do not spread over two cores): each takes the next run no other holds, and the
+# first ends with the whole report (the others log to runs/study_process<i>.log).
+# Rerunning `make run` resumes whatever was left.
+STUDY_PROCESSES ?= 2
+STUDY := $(PY) bin/study.py --hparams=study_fashion_mnist --out_dir=runs/study
+
 run: setup data
-	$(PY) bin/study.py --hparams=study_fashion_mnist --out_dir=runs/study
+	@mkdir -p runs; \
+	threads=$$(( $$(nproc) / $(STUDY_PROCESSES) )); [ $$threads -ge 1 ] || threads=1; \
+	export TF_NUM_INTRAOP_THREADS=$$threads TF_NUM_INTEROP_THREADS=$$threads; pids=; \
+	for i in $$(seq 2 $(STUDY_PROCESSES)); do \
+	  $(STUDY) > runs/study_process$$i.log 2>&1 & pids="$$pids $$!"; done; \
+	$(STUDY); status=$$?; \
+	for pid in $$pids; do wait $$pid || { status=1; \
+	  echo "A study process failed: see runs/study_process*.log"; }; done; \
+	exit $$status
 
 test: setup data
 	$(PY) -m pytest -q tests

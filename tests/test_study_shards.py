@@ -1,11 +1,15 @@
-"""Two study processes sharing one out_dir (--shard=0/2 and 1/2, started together)
-finish the grid with no run done twice, and their report equals a single process's."""
+"""Study processes sharing one out_dir, with a fixed split (--shard=0/2 and 1/2) or
+the same command twice (each takes the next run no other holds), finish the grid
+with no run done twice, and their report equals a single process's; a run whose
+holder let go unfinished (killed) is trained by a process that waited for it."""
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -36,7 +40,11 @@ def _trained(stdout):
         r"lpc=(\d+) (\S+) seed=(\d+): test [\d.]+ \(\d+ s\)", stdout)}
 
 
-def test_two_shards_split_the_grid_and_report_as_one(tmp_path):
+GRID = {("2", "none", "0"), ("2", "latent_random", "0"), ("4", "none", "0"),
+        ("4", "latent_random", "0")}
+
+
+def _preset(tmp_path):
     values = {"dataset": "mnist",
               "data_dir": make_mnist_dir(tmp_path / "data", n_train=120, n_test=30),
               "flow": save_tiny_flow(tmp_path / "flow"),
@@ -46,11 +54,65 @@ def test_two_shards_split_the_grid_and_report_as_one(tmp_path):
               "jit": False}
     preset = tmp_path / "preset.json"
     preset.write_text(json.dumps(values))
-    command = [sys.executable, f"{ROOT}/bin/study.py", f"--hparams={preset}",
-               f"--out_dir={tmp_path / 'sharded'}"]
+    return preset
+
+
+def _study(preset, out_dir, *flags, **kwargs):
+    return subprocess.Popen([sys.executable, f"{ROOT}/bin/study.py", f"--hparams={preset}",
+                             f"--out_dir={out_dir}", *flags], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_two_processes_of_one_command_split_the_grid(tmp_path):
+    preset = _preset(tmp_path)
+    processes = [_study(preset, tmp_path / "out") for _ in range(2)]
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for p, (_, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-3000:]
+    trained = [_trained(out) for out, _ in outputs]
+    assert not trained[0] & trained[1]  # no run done twice
+    assert trained[0] | trained[1] == GRID
+    assert len(_results(tmp_path / "out")) == 4
+    for out, _ in outputs:  # each ends with the whole grid's report
+        assert out.count("(done before, skipped)") + len(_trained(out)) == 4
+
+
+def test_a_run_let_go_unfinished_is_trained_by_the_process_waiting_for_it(tmp_path):
+    from tfaug import io
+    from tfaug.study import Run, run_dir
+    preset = _preset(tmp_path)
+    lock = run_dir(str(tmp_path / "out"), Run(2, "none", 0)) + ".lock"
+    with io.claimed(lock) as ours:  # as a process training that run would
+        assert ours
+        study = _study(preset, tmp_path / "out",
+                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        watchdog = threading.Timer(TIMEOUT, study.kill)  # a hang fails, not blocks
+        watchdog.daemon = True
+        watchdog.start()
+        seen = ""
+        for line in study.stdout:  # it goes on with the rest, then waits for that one
+            seen += line
+            if _trained(seen) == GRID - {("2", "none", "0")}:
+                break
+        assert "lpc=2 none seed=0: another process is training it" in seen
+        time.sleep(2)
+        assert study.poll() is None  # still waiting
+    # let go with no result, as a killed process does: the study trains it itself
+    out, err = study.communicate(timeout=TIMEOUT)
+    watchdog.cancel()
+    assert study.returncode == 0, err[-3000:]
+    assert ("2", "none", "0") in _trained(out)
+    assert len(_results(tmp_path / "out")) == 4
+
+
+def test_two_shards_split_the_grid_and_report_as_one(tmp_path):
+    preset = _preset(tmp_path)
     started = time.time()
-    shards = [subprocess.Popen(command + [f"--shard={i}/2"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True) for i in range(2)]
+    shards = [_study(preset, tmp_path / "sharded", f"--shard={i}/2") for i in range(2)]
     try:
         outputs = [p.communicate(timeout=TIMEOUT) for p in shards]
     finally:

@@ -58,12 +58,26 @@ def atomic_directory(directory: str):
 def locked(path: str):
     """Holds an exclusive lock on the file `path` (created if absent) for the block:
     processes sharing a directory take turns at a read-modify-write."""
+    with claimed(path, wait=True):
+        yield
+
+
+@contextlib.contextmanager
+def claimed(path: str, wait: bool = False):
+    """Yields whether this process holds the exclusive lock on the file `path`
+    (created if absent) for the block: at once, False while another process holds
+    it, or with `wait` once it is free. The lock goes with its holder, so a killed
+    process leaves nothing behind."""
     import fcntl
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

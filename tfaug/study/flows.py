@@ -54,15 +54,18 @@ def flow_name(run_variant: str) -> Optional[str]:
 
 
 def train_flow(directory: str, images, test, config, preset: Optional[str],
-               log: Callable) -> str:
+               log: Callable, wait: bool = True) -> Optional[str]:
     """The export directory of a flow trained on `images` (LabeledImages) with
     `preset` (None: the one for their channels) in `directory`; trained now unless it
-    exists, resuming an interrupted training."""
+    exists, resuming an interrupted training. While another process trains it: once
+    that one has, or without `wait` None at once."""
     from tfaug.trainers.flow import FlowTrainer, config_for_images, estimated_minutes
     export_dir = os.path.join(directory, "export")
     if os.path.isdir(export_dir):
         return export_dir
-    with io.locked(directory.rstrip(os.sep) + ".lock"):
+    with io.claimed(directory.rstrip(os.sep) + ".lock", wait) as ours:
+        if not ours:
+            return None
         if not os.path.isdir(export_dir):  # another process may have trained it
             shape = tuple(images.info.image_shape)
             flow_config, preset = config_for_images(
@@ -100,15 +103,15 @@ def attribution_dir(out_dir: str, name: str, images: str, budget: int,
 
 
 def attribution_flow(out_dir: str, name: str, full, test, config, budget: int,
-                     seed: int, log: Callable) -> str:
+                     seed: int, log: Callable, wait: bool = True) -> Optional[str]:
     """The export directory of attribution flow `name` for (budget, seed), trained
-    if needed."""
+    if needed (see train_flow for `wait`)."""
     images, preset = flow_specs(config.flow_data)[name]
     return train_flow(attribution_dir(out_dir, name, images, budget, seed),
                       full.take(attribution_indices(images, full.labels,
                                                     full.info.num_classes, config,
                                                     budget, seed)), test,
-                      config, preset, log)
+                      config, preset, log, wait)
 
 
 def attribution_flows(config) -> List[Tuple[str, str, int, int]]:

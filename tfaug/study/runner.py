@@ -406,9 +406,11 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     for), then trains the attribution flows, then the extra runs, which depend on
     the whole main grid; returns the rows of every finished run in out_dir.
 
-    With shard (i, n), this process takes the runs whose position in the grid is i
-    modulo n, so n processes (on one machine or several sharing out_dir) split the
-    grid with no run done twice; the extra runs are shared the same way once the whole
+    Processes sharing out_dir split the work as they go: each takes the next run no
+    other holds (a lock per run), and ends by waiting for the runs others hold,
+    training any that one left unfinished (killed). With shard (i, n), this process
+    only considers the runs whose position in the grid is i modulo n (a fixed split,
+    e.g. between machines); the extra runs are shared the same ways once the whole
     main grid has finished. The outputs are rewritten after every run from every
     finished run in out_dir, whoever ran it, and the matching rows of `earlier` (a
     results.json of this study from elsewhere), which count as finished runs."""
@@ -452,38 +454,68 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             written, rows = len(rows), _finished(runs, done)
         return rows
 
-    def execute(run, steps, position, total, known):
-        result = done(run, steps)
-        if result is None and plan.waits_for_tuning(run):
-            log(f"[{position}/{total}] lpc={run.budget} {run.method} seed={run.seed}: "
-                f"its values are still being tuned ({plan.tuned.path}); skipped for now, "
-                "rerun the study when the tuning has finished")
-            return
-        if result is None:
-            flow = None
-            if flow_name(run.variant):
-                flow = attribution_flow(out_dir, flow_name(run.variant), full, test,
-                                        config, run.budget, run.seed, log)
-            run_config = plan.run_config(run, steps, flow)
-            started = time.time()
-            report = train_classifier(run_config, run_dir(out_dir, run),
-                                      load_splits(run_config, full, test), strategy,
-                                      verbose=0)
-            timings.append(time.time() - started)
-            result = row(report, run)
-            status = f"test {result['test_accuracy']:.4f} ({timings[-1]:.0f} s)"
-        else:
-            status = f"test {result['test_accuracy']:.4f} (done before, skipped)"
-        publish(known)
-        eta = np.mean(timings) * max(pending - len(timings), 0) if timings else 0.0
-        log(f"[{position}/{total}] {progress_bar(position, total)} lpc={run.budget} "
-            f"{run.method}{' (' + run.variant + ')' if run.variant else ''} "
-            f"seed={run.seed}: {status}; ETA {eta / 60:.1f} min")
+    queue = []  # the (run, steps) pairs this process is going through
 
-    for i, run in enumerate(mine, 1):
-        execute(run, None, i, len(mine), main)
+    def train(run, steps):
+        flow = None
+        if flow_name(run.variant):
+            flow = attribution_flow(out_dir, flow_name(run.variant), full, test,
+                                    config, run.budget, run.seed, log)
+        run_config = plan.run_config(run, steps, flow)
+        started = time.time()
+        report = train_classifier(run_config, run_dir(out_dir, run),
+                                  load_splits(run_config, full, test), strategy,
+                                  verbose=0)
+        timings.append(time.time() - started)
+        return row(report, run)
+
+    def execute(run, steps, position, total, known, wait=False) -> bool:
+        """Trains `run` unless it has finished or waits for its tuning; False when
+        another process is training it (with `wait`: once that process lets go,
+        this one trains the run if it is still unfinished)."""
+        title = (f"lpc={run.budget} {run.method}"
+                 f"{' (' + run.variant + ')' if run.variant else ''} seed={run.seed}")
+        result, trained = done(run, steps), False
+        if result is None and plan.waits_for_tuning(run):
+            log(f"[{position}/{total}] {title}: its values are still being tuned "
+                f"({plan.tuned.path}); skipped for now, rerun the study when the "
+                "tuning has finished")
+            return True
+        if result is None:
+            with io.claimed(run_dir(out_dir, run) + ".lock", wait) as ours:
+                if not ours:
+                    log(f"[{position}/{total}] {title}: another process is training "
+                        "it; back to it after the rest")
+                    return False
+                result = done(run, steps)  # it may have finished meanwhile
+                if result is None:
+                    result, trained = train(run, steps), True
+        status = (f"test {result['test_accuracy']:.4f} "
+                  + (f"({timings[-1]:.0f} s)" if trained else "(done before, skipped)"))
+        publish(known)
+        left = sum(done(r, s) is None for r, s in queue)  # by any process
+        eta = np.mean(timings) * left if timings else 0.0
+        log(f"[{position}/{total}] {progress_bar(position, total)} {title}: {status}; "
+            f"ETA {eta / 60:.1f} min")
+        return True
+
+    def execute_all(pairs, known):
+        """Every (run, steps) of `pairs`; those another process holds, after the
+        rest, each once that process lets go of it (so this one ends with them)."""
+        queue[:] = pairs
+        held = [(i, run, steps) for i, (run, steps) in enumerate(pairs, 1)
+                if not execute(run, steps, i, len(pairs), known)]
+        for i, run, steps in held:
+            execute(run, steps, i, len(pairs), known, wait=True)
+
+    execute_all([(run, None) for run in mine], main)
     # after the main grid, whose rows (the primary comparison's) come first
-    for name, _, budget, seed in attribution_flows(config)[index::count]:
+    # (each flow no other process is training, then those, once they have)
+    held = [(name, budget, seed) for name, _, budget, seed
+            in attribution_flows(config)[index::count]
+            if attribution_flow(out_dir, name, full, test, config, budget, seed, log,
+                                wait=False) is None]
+    for name, budget, seed in held:
         attribution_flow(out_dir, name, full, test, config, budget, seed, log)
     rows = publish(main)
     if len(rows) < len(main):
@@ -494,9 +526,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     extra = extra_runs(config, rows)
     runs = main + [run for run, _ in extra]
     mine_extra = extra[index::count]
-    pending += sum(done(r, steps) is None for r, steps in mine_extra)
-    for i, (run, steps) in enumerate(mine_extra, 1):
-        execute(run, steps, i, len(mine_extra), runs)
+    execute_all(mine_extra, runs)
     return publish(runs)
 
 
