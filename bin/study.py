@@ -3,9 +3,12 @@ the full test split; writes results.csv/.json, report.md and accuracy.png to --o
 Re-running skips finished runs and resumes an interrupted one; on another machine,
 --earlier=<its committed results.json> skips the runs finished there.
 
-  python bin/study.py --hparams=study_fashion_mnist           # ~27 min on 2 CPU cores
+  python bin/study.py --hparams=study_fashion_mnist           # ~24 min on 2 CPU cores
   python bin/study.py --hparams=study_fashion_mnist_full      # every method, 5 seeds
   python bin/study.py --hparams=... --shard=0/2 & python bin/study.py ... --shard=1/2
+
+Processes sharing --out_dir take the next run no other holds (a fixed split between
+machines: --shard); `make run` starts the first command twice, one core each (~19 min).
 """
 
 import os
