@@ -63,9 +63,8 @@ def _study(preset, out_dir, *flags, **kwargs):
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-def test_two_processes_of_one_command_split_the_grid(tmp_path):
-    preset = _preset(tmp_path)
-    processes = [_study(preset, tmp_path / "out") for _ in range(2)]
+def _outputs(processes):
+    """Each process's stdout, once all have ended, each successfully."""
     try:
         outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
     finally:
@@ -73,11 +72,17 @@ def test_two_processes_of_one_command_split_the_grid(tmp_path):
             p.kill()
     for p, (_, err) in zip(processes, outputs):
         assert p.returncode == 0, err[-3000:]
-    trained = [_trained(out) for out, _ in outputs]
+    return [out for out, _ in outputs]
+
+
+def test_two_processes_of_one_command_split_the_grid(tmp_path):
+    preset = _preset(tmp_path)
+    outputs = _outputs([_study(preset, tmp_path / "out") for _ in range(2)])
+    trained = [_trained(out) for out in outputs]
     assert not trained[0] & trained[1]  # no run done twice
     assert trained[0] | trained[1] == GRID
     assert len(_results(tmp_path / "out")) == 4
-    for out, _ in outputs:  # each ends with the whole grid's report
+    for out in outputs:  # each ends with the whole grid's report
         assert out.count("(done before, skipped)") + len(_trained(out)) == 4
 
 
@@ -112,16 +117,10 @@ def test_a_run_let_go_unfinished_is_trained_by_the_process_waiting_for_it(tmp_pa
 def test_two_shards_split_the_grid_and_report_as_one(tmp_path):
     preset = _preset(tmp_path)
     started = time.time()
-    shards = [_study(preset, tmp_path / "sharded", f"--shard={i}/2") for i in range(2)]
-    try:
-        outputs = [p.communicate(timeout=TIMEOUT) for p in shards]
-    finally:
-        for p in shards:
-            p.kill()
+    outputs = _outputs([_study(preset, tmp_path / "sharded", f"--shard={i}/2")
+                        for i in range(2)])
     sharded_seconds = time.time() - started
-    for p, (_, err) in zip(shards, outputs):
-        assert p.returncode == 0, err[-3000:]
-    trained = [_trained(out) for out, _ in outputs]
+    trained = [_trained(out) for out in outputs]
     assert len(trained[0]) == len(trained[1]) == 2
     assert not trained[0] & trained[1]  # no run done twice
 

@@ -16,7 +16,7 @@ every run the outputs are rewritten (tfaug.study.report).
 import dataclasses
 import os
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -454,8 +454,6 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             written, rows = len(rows), _finished(runs, done)
         return rows
 
-    queue = []  # the (run, steps) pairs this process is going through
-
     def train(run, steps):
         flow = None
         if flow_name(run.variant):
@@ -469,10 +467,13 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         timings.append(time.time() - started)
         return row(report, run)
 
-    def execute(run, steps, position, total, known, wait=False) -> bool:
-        """Trains `run` unless it has finished or waits for its tuning; False when
-        another process is training it (with `wait`: once that process lets go,
-        this one trains the run if it is still unfinished)."""
+    def execute(position, pairs, known, wait=False) -> bool:
+        """Trains the run of pairs[position - 1], a (run, steps), unless it has
+        finished or waits for its tuning; False when another process is training it
+        (with `wait`: once that process lets go, this one trains the run if it is
+        still unfinished)."""
+        run, steps = pairs[position - 1]
+        total = len(pairs)
         title = (f"lpc={run.budget} {run.method}"
                  f"{' (' + run.variant + ')' if run.variant else ''} seed={run.seed}")
         result, trained = done(run, steps), False
@@ -493,30 +494,23 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         status = (f"test {result['test_accuracy']:.4f} "
                   + (f"({timings[-1]:.0f} s)" if trained else "(done before, skipped)"))
         publish(known)
-        left = sum(done(r, s) is None for r, s in queue)  # by any process
+        left = sum(done(r, s) is None for r, s in pairs)  # by any process
         eta = np.mean(timings) * left if timings else 0.0
         log(f"[{position}/{total}] {progress_bar(position, total)} {title}: {status}; "
             f"ETA {eta / 60:.1f} min")
         return True
 
     def execute_all(pairs, known):
-        """Every (run, steps) of `pairs`; those another process holds, after the
-        rest, each once that process lets go of it (so this one ends with them)."""
-        queue[:] = pairs
-        held = [(i, run, steps) for i, (run, steps) in enumerate(pairs, 1)
-                if not execute(run, steps, i, len(pairs), known)]
-        for i, run, steps in held:
-            execute(run, steps, i, len(pairs), known, wait=True)
+        """Every (run, steps) of `pairs`, so this process ends with all of them."""
+        held_ones_last(range(1, len(pairs) + 1),
+                       lambda position, wait: execute(position, pairs, known, wait))
 
     execute_all([(run, None) for run in mine], main)
     # after the main grid, whose rows (the primary comparison's) come first
-    # (each flow no other process is training, then those, once they have)
-    held = [(name, budget, seed) for name, _, budget, seed
-            in attribution_flows(config)[index::count]
-            if attribution_flow(out_dir, name, full, test, config, budget, seed, log,
-                                wait=False) is None]
-    for name, budget, seed in held:
-        attribution_flow(out_dir, name, full, test, config, budget, seed, log)
+    held_ones_last(attribution_flows(config)[index::count],
+                   lambda flow, wait: attribution_flow(
+                       out_dir, flow[0], full, test, config, flow[2], flow[3], log,
+                       wait) is not None)
     rows = publish(main)
     if len(rows) < len(main):
         log(f"{len(main) - len(rows)} runs of other shards have not finished: rerun "
@@ -528,6 +522,14 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     mine_extra = extra[index::count]
     execute_all(mine_extra, runs)
     return publish(runs)
+
+
+def held_ones_last(items: Sequence, attempt: Callable[[Any, bool], bool]) -> None:
+    """attempt(item, False) on each item, which returns False when another process
+    holds the item; then attempt(item, True) on those, each once it is let go."""
+    held = [item for item in items if not attempt(item, False)]
+    for item in held:
+        attempt(item, True)
 
 
 def _finished(runs, done) -> List[dict]:
