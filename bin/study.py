@@ -29,6 +29,11 @@ flags.DEFINE_string("readme", None, "Also rewrite the tables between the markers
 flags.DEFINE_string("earlier", None, "results.json of this study run elsewhere (e.g. "
                                      "committed from another machine): its runs count "
                                      "as finished where their settings match.")
+flags.DEFINE_string("publish_dir", None, "Keep the study's record here too (e.g. "
+                                         "docs/, under version control): results, "
+                                         "report, plots, finished runs' .json, trained "
+                                         "flows. A study given it takes from there what "
+                                         "its --out_dir lacks, so it goes on elsewhere.")
 flags.DEFINE_string("shard", "0/1", "i/n: run the grid's runs at positions i mod n, so n "
                                     "processes sharing --out_dir split the grid.")
 
@@ -39,7 +44,7 @@ def main(argv):
 
     config = common.config_from_flags(StudyConfig)
     rows = run_study(config, FLAGS.out_dir, shard=parse_shard(FLAGS.shard),
-                     earlier=FLAGS.earlier)
+                     earlier=FLAGS.earlier, publish_dir=FLAGS.publish_dir)
     if FLAGS.readme:
         name = os.path.splitext(os.path.basename(FLAGS.hparams or "study"))[0]
         update_readme(FLAGS.readme, name, rows, config)

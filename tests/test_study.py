@@ -504,6 +504,38 @@ def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
                 flow_data_methods=("none",))
 
 
+def test_a_study_goes_on_from_its_published_record_without_training_again(tmp_path):
+    preset = tmp_path / "tiny_glow.json"
+    preset.write_text(TINY_GLOW)
+    config = _config(tmp_path, budgets=(2,), seeds=(2,),
+                     flow_data={"labelled": str(preset)},
+                     flow_data_methods=("latent_random",), flow_data_budgets=(2,))
+    record = tmp_path / "docs"
+    first = study.run_study(config, str(tmp_path / "a"), log=lambda _: None,
+                            publish_dir=str(record))
+    unfinished = tmp_path / "a" / "runs" / "lpc2" / "none" / "seed9"
+    unfinished.mkdir()
+    (unfinished / "settings.json").write_text("{}")
+    from tfaug.study import records
+    records.publish(str(tmp_path / "a"), str(record))
+    published = {str(p.relative_to(record)) for p in record.rglob("*") if p.is_file()}
+    assert {"results.csv", "results.json", "report.md"} <= published
+    assert not any(p.endswith(".weights.h5") or "tensorboard" in p for p in published)
+    assert not any("seed9" in p for p in published)  # not finished: not a record
+    exports = sorted(p for p in published if p.startswith("flows"))
+    assert {os.path.basename(p) for p in exports} == {
+        "glow.json", "report.json", "weights.index", "weights.data-00000-of-00001"}
+    assert len(exports) == 2 * 4 and all("/export/" in p for p in exports)
+    messages = []  # elsewhere: a fresh out_dir, the same record
+    again = study.run_study(config, str(tmp_path / "b"), log=messages.append,
+                            publish_dir=str(record))
+    assert sum("skipped" in m for m in messages) == len(first) == 6
+    assert not any("training a flow" in m for m in messages)
+    key = lambda r: (r["variant"], r["method"], r["seed"])  # noqa: E731
+    assert ({key(r): r["test_accuracy"] for r in again}
+            == {key(r): r["test_accuracy"] for r in first})
+
+
 def test_holm_adjustment_matches_a_hand_computed_example():
     from tfaug.study.stats import holm
     adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})

@@ -36,6 +36,32 @@ def save_weights_atomic(model, path: str) -> None:
     os.replace(tmp, path)
 
 
+def copy_files(source: str, dest: str, wanted, replace: bool = True) -> int:
+    """Copies each file under `source` whose path relative to it `wanted` accepts to
+    the same place under `dest`, atomically file by file; with `replace` False only
+    the files `dest` lacks. Files already equal are left alone. Returns how many
+    files were written."""
+    written = 0
+    for root, _, files in os.walk(source):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, source)
+            if name.startswith(".tmp-") or not wanted(relative):
+                continue
+            target = os.path.join(dest, relative)
+            if os.path.exists(target) and not replace:
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            if os.path.exists(target):
+                with open(target, "rb") as f:
+                    if f.read() == data:
+                        continue
+            write_atomic(target, data)
+            written += 1
+    return written
+
+
 @contextlib.contextmanager
 def atomic_directory(directory: str):
     """Yields a fresh temporary directory that replaces `directory` (and whatever was

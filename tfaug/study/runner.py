@@ -9,8 +9,9 @@ and `none` trained for as long as the best latent method took (matched compute).
 Each run is an ordinary `train_classifier` run in its own directory; a finished run
 (a valid report.json) is skipped when the study is re-run, an interrupted one resumes
 from its Keras backup. A study moved to another machine goes on from the results.json
-it committed (`earlier`): its rows stand for the runs whose settings they match. After
-every run the outputs are rewritten (tfaug.study.report).
+it committed (`earlier`): its rows stand for the runs whose settings they match; or,
+simpler, from its record (tfaug.study.records) kept in `publish_dir`. After every run
+the outputs are rewritten (tfaug.study.report), and the record published.
 """
 
 import dataclasses
@@ -25,6 +26,7 @@ from tfaug import flows, io
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
+from tfaug.study import records
 from tfaug.study.convergence import last_quarter
 from tfaug.study.flows import (attribution_flow, attribution_flows, flow_name,
                                flow_specs, train_flow, variant)
@@ -400,8 +402,8 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
 
 def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
-              shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None
-              ) -> List[dict]:
+              shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None,
+              publish_dir: Optional[str] = None) -> List[dict]:
     """Runs every run not yet finished: the main grid (what its tuning has values
     for), then trains the attribution flows, then the extra runs, which depend on
     the whole main grid; returns the rows of every finished run in out_dir.
@@ -413,12 +415,21 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     e.g. between machines); the extra runs are shared the same ways once the whole
     main grid has finished. The outputs are rewritten after every run from every
     finished run in out_dir, whoever ran it, and the matching rows of `earlier` (a
-    results.json of this study from elsewhere), which count as finished runs."""
+    results.json of this study from elsewhere), which count as finished runs.
+
+    With `publish_dir` (e.g. a directory under version control), the study first
+    takes from there what out_dir lacks of its record (finished runs, trained
+    flows), then copies its record there after every run and every flow, so it goes
+    on from there on another machine or checkout."""
     index, count = shard
     if not 0 <= index < count:
         raise ConfigError(f"{SHARD_HELP}, got {index}/{count}.")
     config.validate()
     io.prepare_out_dir(out_dir)
+    if publish_dir:
+        restored = records.restore(publish_dir, out_dir)
+        if restored:
+            log(f"{restored} files of the study's record taken from {publish_dir}")
     plan = Plan(config)
     taken = earlier_rows(earlier, plan) if earlier else {}
 
@@ -452,6 +463,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         while len(rows) != written:
             write_outputs(out_dir, rows, config)
             written, rows = len(rows), _finished(runs, done)
+        if publish_dir:
+            records.publish(out_dir, publish_dir)
         return rows
 
     def train(run, steps):
@@ -507,10 +520,14 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
 
     execute_all([(run, None) for run in mine], main)
     # after the main grid, whose rows (the primary comparison's) come first
-    held_ones_last(attribution_flows(config)[index::count],
-                   lambda flow, wait: attribution_flow(
-                       out_dir, flow[0], full, test, config, flow[2], flow[3], log,
-                       wait) is not None)
+    def ensure_attribution_flow(flow, wait) -> bool:
+        trained = attribution_flow(out_dir, flow[0], full, test, config, flow[2],
+                                   flow[3], log, wait)
+        if trained and publish_dir:
+            records.publish(out_dir, publish_dir)
+        return trained is not None
+
+    held_ones_last(attribution_flows(config)[index::count], ensure_attribution_flow)
     rows = publish(main)
     if len(rows) < len(main):
         log(f"{len(main) - len(rows)} runs of other shards have not finished: rerun "

@@ -172,15 +172,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
 def publish(out_dir: str, publish_dir: str) -> None:
     """Copies the tuning's records (.json, .md, .png; no weights, no TensorBoard logs)
     from out_dir to publish_dir, atomically file by file."""
-    for root, dirs, files in os.walk(out_dir):
-        dirs[:] = [d for d in dirs if d != "tensorboard"]
-        for name in files:
-            if name.endswith((".json", ".md", ".png")):
-                source = os.path.join(root, name)
-                with open(source, "rb") as f:
-                    io.write_atomic(os.path.join(publish_dir,
-                                                 os.path.relpath(source, out_dir)),
-                                    f.read())
+    io.copy_files(out_dir, publish_dir, lambda path: (
+        "tensorboard" not in path.split(os.sep)
+        and path.endswith((".json", ".md", ".png"))))
 
 
 def finished_search(search: TuningConfig, directory: str) -> Optional[dict]:
