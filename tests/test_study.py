@@ -636,3 +636,12 @@ def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path)
     path.write_text(json.dumps(content))
     with pytest.raises(ConfigError, match="has not finished"):
         study.run_study(config, str(tmp_path / "t"), log=lambda _: None)
+
+
+def test_eta_follows_the_pace_of_every_process_sharing_the_study(monkeypatch):
+    import time
+    from tfaug.study.runner import time_left
+    monkeypatch.setattr(time, "time", lambda: 1060.0)
+    # two processes finished a run each in the 60 s since this one started: 4 left
+    assert time_left((1000.0, 3), 5, 4) == pytest.approx(120.0)
+    assert time_left((1000.0, 3), 3, 4) is None  # none finished yet: no estimate

@@ -444,7 +444,6 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
     strategy = make_strategy(config.strategy)
-    timings = []
     main = config.grid()
     mine = main[index::count]
     pending = sum(done(r) is None for r in mine)
@@ -473,23 +472,21 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             flow = attribution_flow(out_dir, flow_name(run.variant), full, test,
                                     config, run.budget, run.seed, log)
         run_config = plan.run_config(run, steps, flow)
-        started = time.time()
         report = train_classifier(run_config, run_dir(out_dir, run),
                                   load_splits(run_config, full, test), strategy,
                                   verbose=0)
-        timings.append(time.time() - started)
         return row(report, run)
 
-    def execute(position, pairs, known, wait=False) -> bool:
+    def execute(position, pairs, known, clock, wait=False) -> bool:
         """Trains the run of pairs[position - 1], a (run, steps), unless it has
         finished or waits for its tuning; False when another process is training it
         (with `wait`: once that process lets go, this one trains the run if it is
-        still unfinished)."""
+        still unfinished). clock: (time, runs of pairs finished then) for the ETA."""
         run, steps = pairs[position - 1]
         total = len(pairs)
         title = (f"lpc={run.budget} {run.method}"
                  f"{' (' + run.variant + ')' if run.variant else ''} seed={run.seed}")
-        result, trained = done(run, steps), False
+        result, seconds = done(run, steps), None
         if result is None and plan.waits_for_tuning(run):
             log(f"[{position}/{total}] {title}: its values are still being tuned "
                 f"({plan.tuned.path}); skipped for now, rerun the study when the "
@@ -503,20 +500,23 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                     return False
                 result = done(run, steps)  # it may have finished meanwhile
                 if result is None:
-                    result, trained = train(run, steps), True
+                    started = time.time()
+                    result = train(run, steps)
+                    seconds = time.time() - started
         status = (f"test {result['test_accuracy']:.4f} "
-                  + (f"({timings[-1]:.0f} s)" if trained else "(done before, skipped)"))
+                  + (f"({seconds:.0f} s)" if seconds else "(done before, skipped)"))
         publish(known)
         left = sum(done(r, s) is None for r, s in pairs)  # by any process
-        eta = np.mean(timings) * left if timings else 0.0
-        log(f"[{position}/{total}] {progress_bar(position, total)} {title}: {status}; "
-            f"ETA {eta / 60:.1f} min")
+        eta = time_left(clock, len(pairs) - left, left)
+        log(f"[{position}/{total}] {progress_bar(position, total)} {title}: {status}"
+            + (f"; ETA {eta / 60:.1f} min" if eta is not None else ""))
         return True
 
     def execute_all(pairs, known):
         """Every (run, steps) of `pairs`, so this process ends with all of them."""
-        held_ones_last(range(1, len(pairs) + 1),
-                       lambda position, wait: execute(position, pairs, known, wait))
+        clock = (time.time(), sum(done(r, s) is not None for r, s in pairs))
+        held_ones_last(range(1, len(pairs) + 1), lambda position, wait: execute(
+            position, pairs, known, clock, wait))
 
     execute_all([(run, None) for run in mine], main)
     # after the main grid, whose rows (the primary comparison's) come first
@@ -547,6 +547,16 @@ def held_ones_last(items: Sequence, attempt: Callable[[Any, bool], bool]) -> Non
     held = [item for item in items if not attempt(item, False)]
     for item in held:
         attempt(item, True)
+
+
+def time_left(clock: Tuple[float, int], finished: int, left: int) -> Optional[float]:
+    """Seconds to finish `left` runs at the pace runs have finished since clock =
+    (time, runs finished then), by this process and any other sharing the study;
+    None before one has."""
+    since, finished_then = clock
+    if finished <= finished_then:
+        return None
+    return (time.time() - since) * left / (finished - finished_then)
 
 
 def _finished(runs, done) -> List[dict]:
