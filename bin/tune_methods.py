@@ -22,7 +22,7 @@ flags.DEFINE_string("out_dir", "runs/tune_methods", "Where the searches and tune
                                                     "go.")
 flags.DEFINE_string("publish_dir", None, "Also copy the tuning's records (tuned.json, "
                                          "curves, summaries and trials; no weights or "
-                                         "logs) here after every search, e.g. docs/.")
+                                         "logs) here after every trial, e.g. docs/.")
 flags.DEFINE_string("shard", "0/1", "i/n: this process runs every n-th search from the "
                                     "i-th (n processes sharing --out_dir split the "
                                     "searches and merge tuned.json).")

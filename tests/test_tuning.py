@@ -56,6 +56,18 @@ def _hparams_in_events(log_dir):
     return sessions
 
 
+def test_after_trial_sees_each_trial_recorded_as_finished(tmp_path):
+    config, out = _config(tmp_path), str(tmp_path / "tune")
+    seen = []
+
+    def finished_trials():
+        records = [json.load(open(p)) for p in
+                   glob.glob(os.path.join(out, "search", "trial_*", "trial.json"))]
+        seen.append(sorted(r["status"] for r in records))
+    _quiet(config, out, after_trial=finished_trials)
+    assert seen == [["COMPLETED"], ["COMPLETED", "COMPLETED"]]
+
+
 def test_two_trial_search_writes_summary_within_the_space(tmp_path):
     config, out = _config(tmp_path), str(tmp_path / "tune")
     summary = _quiet(config, out)

@@ -122,8 +122,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     at every budget, is shard 0's) and waits for the searches its own depend on
     (`none` for the learning rate, an image-space method for its values); n processes
     sharing out_dir merge their results into one tuned.json. With `publish_dir`,
-    every finished search's records (tuned.json, the curves, each search's summary
-    and trials, not its weights or logs) are copied there, e.g. into a repository."""
+    the records (tuned.json, the curves, each search's summary and trials, not its
+    weights or logs) are copied there after every trial, e.g. into a repository, so
+    a search goes on from its last finished trial on another machine."""
     config.validate()
     index, count = shard
     if not 0 <= index < count:
@@ -148,7 +149,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             directory = search_dir(out_dir, budget, label)
             summary = finished_search(search, directory) or take_over(
                 search, budget, label, config.reuse, directory, log) or tune(
-                search, directory, log=log, verbose=verbose)
+                search, directory, log=log, verbose=verbose, after_trial=(
+                    lambda: publish(out_dir, publish_dir)) if publish_dir else None)
             best = summary["best"]
             _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
             write_curves(out_dir, config.initial_points)

@@ -286,9 +286,12 @@ def search_role() -> str:
 
 
 def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int = 2,
-         callbacks=(), splits=None) -> dict:
+         callbacks=(), splits=None, after_trial: Optional[Callable[[], None]] = None
+         ) -> dict:
     """Runs (or resumes) the search, retrains the best values if asked, writes the
-    summary; returns it. `callbacks` are extra Keras callbacks for every trial.
+    summary; returns it. `callbacks` are extra Keras callbacks for every trial;
+    `after_trial()` is called once each trial's record is saved (e.g. to copy it
+    somewhere that outlives the machine).
 
     In a distributed search (see `search_role`) the chief serves the oracle until the
     workers have run every trial, then writes the summary; a worker runs trials and
@@ -310,6 +313,13 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
                                   _seed_datasets(config, full, splits.test,
                                                  latent_models), log)
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
+    if after_trial is not None:
+        end_trial = tuner.on_trial_end
+
+        def on_trial_end(trial):
+            end_trial(trial)  # the oracle records the trial and saves its state
+            after_trial()
+        tuner.on_trial_end = on_trial_end
     log_dir = os.path.join(out_dir, "tensorboard")
     if role != "worker":
         write_hparams_config(log_dir, tuner.oracle.hyperparameters)
