@@ -526,9 +526,12 @@ def test_a_study_goes_on_from_its_published_record_without_training_again(tmp_pa
     assert {os.path.basename(p) for p in exports} == {
         "glow.json", "report.json", "weights.index", "weights.data-00000-of-00001"}
     assert len(exports) == 2 * 4 and all("/export/" in p for p in exports)
+    (record / "README.md").write_text("written by hand")
     messages = []  # elsewhere: a fresh out_dir, the same record
     again = study.run_study(config, str(tmp_path / "b"), log=messages.append,
                             publish_dir=str(record))
+    assert not (tmp_path / "b" / "README.md").exists()
+    assert (record / "README.md").read_text() == "written by hand"
     assert sum("skipped" in m for m in messages) == len(first) == 6
     assert not any("training a flow" in m for m in messages)
     key = lambda r: (r["variant"], r["method"], r["seed"])  # noqa: E731

@@ -32,8 +32,13 @@ _NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": in
 IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
 
 
+OUTPUTS = ("results.csv", "results.json", "report.md", "accuracy.png", "cost.png",
+           "differences.png", "gain_vs_bits.png")
+
+
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
-    """results.csv, results.json, report.md (from results.csv) and the plots."""
+    """results.csv, results.json, report.md (from results.csv) and the plots (the
+    files of OUTPUTS that apply)."""
     rows = sorted(({"step_seconds": math.nan, **r} for r in rows),  # older rows lack it
                   key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
                                  r["seed"]))
