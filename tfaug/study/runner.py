@@ -506,8 +506,9 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         status = (f"test {result['test_accuracy']:.4f} "
                   + (f"({seconds:.0f} s)" if seconds else "(done before, skipped)"))
         publish(known)
-        left = sum(done(r, s) is None for r, s in pairs)  # by any process
-        eta = time_left(clock, len(pairs) - left, left)
+        unfinished = [r for r, s in pairs if done(r, s) is None]  # by any process
+        eta = time_left(clock, len(pairs) - len(unfinished), sum(
+            not plan.waits_for_tuning(r) for r in unfinished))
         log(f"[{position}/{total}] {progress_bar(position, total)} {title}: {status}"
             + (f"; ETA {eta / 60:.1f} min" if eta is not None else ""))
         return True
