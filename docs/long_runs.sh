@@ -1,0 +1,83 @@
+#!/bin/bash
+# The long runs of the evidence and semi-supervised studies (docs/study_evidence,
+# docs/study_semi), started or resumed on this machine, from a worktree of HEAD so
+# main stays editable while they run (AutoGraph reads a function's source when it
+# traces). Every run resumes: a fresh checkout goes on from the records committed in
+# docs/ (tuning trials, finished study runs, trained flows).
+#
+#   bash docs/long_runs.sh start    evidence tuning (2 processes), evidence study
+#                                   (rerun every 10 min while runs wait for their
+#                                   tuning), semi tuning (SEMI_PROCESSES, default 1),
+#                                   semi study too with SEMI_STUDY=1
+#   bash docs/long_runs.sh stop | pause | resume | status
+#
+# Each process uses one core (TF threads 1) at nice 19; logs go to runs/*/.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=$ROOT/.venv/bin/python
+PATTERN="bin/tune_methods.py|bin/study.py|long_runs.sh study-loop"
+
+launch() {  # launch WORKTREE LOG ARGS...: one niced single-core process
+  local tree=$1 log=$2; shift 2
+  mkdir -p "$(dirname "$log")"
+  (cd "$tree" && PYTHONPATH=$tree TF_ENABLE_ONEDNN_OPTS=1 TF_CPP_MIN_LOG_LEVEL=2 \
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+    nohup nice -n 19 "$@" >> "$log" 2>&1 &)
+}
+
+study_loop() {  # study_loop WORKTREE evidence|semi: the study, again every 10 min
+  local tree=$1 name=$2 log=$ROOT/runs/study_$2/study.log  # while runs wait for tuning
+  while true; do
+    local before; before=$(wc -l < "$log" 2>/dev/null || echo 0)
+    (cd "$tree" && PYTHONPATH=$tree TF_ENABLE_ONEDNN_OPTS=1 TF_CPP_MIN_LOG_LEVEL=2 \
+      TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 19 \
+      "$PY" bin/study.py --hparams=study_fashion_mnist_$name \
+      --tuned="$ROOT/docs/tuning/$name/tuned.json" \
+      --out_dir="$ROOT/runs/study_$name" \
+      --publish_dir="$ROOT/docs/study_$name" >> "$log" 2>&1)
+    tail -n +$((before + 1)) "$log" | grep -q "still being tuned" || break
+    sleep 600
+  done
+}
+
+case "${1:-status}" in
+  start)
+    [ -x "$PY" ] || { echo "run 'make setup' first"; exit 1; }
+    tree=$ROOT/../runner-$(git -C "$ROOT" rev-parse --short HEAD)
+    [ -d "$tree" ] || git -C "$ROOT" worktree add --detach "$tree" HEAD
+    tree=$(cd "$tree" && pwd)
+    for study in evidence semi; do  # Keras Tuner goes on from the committed trials
+      mkdir -p "$ROOT/runs/tune_$study"
+      cp -rn "$ROOT/docs/tuning/$study/." "$ROOT/runs/tune_$study/"
+    done
+    for i in 0 1; do
+      launch "$tree" "$ROOT/runs/tune_evidence/shard$i.log" "$PY" bin/tune_methods.py \
+        --hparams=tune_fashion_mnist_evidence_methods \
+        --out_dir="$ROOT/runs/tune_evidence" \
+        --publish_dir="$ROOT/docs/tuning/evidence" --shard=$i/2
+    done
+    n=${SEMI_PROCESSES:-1}
+    for i in $(seq 0 $((n - 1))); do
+      launch "$tree" "$ROOT/runs/tune_semi/shard$i.log" "$PY" bin/tune_methods.py \
+        --hparams=tune_fashion_mnist_semi_methods \
+        --reuse="$ROOT/docs/tuning/evidence" --out_dir="$ROOT/runs/tune_semi" \
+        --publish_dir="$ROOT/docs/tuning/semi" --shard=$i/$n
+    done
+    studies=evidence; [ "${SEMI_STUDY:-0}" = 1 ] && studies="evidence semi"
+    for name in $studies; do
+      mkdir -p "$ROOT/runs/study_$name"
+      (nohup bash "$0" study-loop "$tree" $name > /dev/null 2>&1 &)
+    done
+    echo "started from $tree; logs in $ROOT/runs/tune_*/shard*.log and" \
+         "$ROOT/runs/study_*/study.log" ;;
+  study-loop) study_loop "$2" "$3" ;;
+  stop) pkill -f -- "$PATTERN" ;;
+  pause) pkill -STOP -f -- "bin/tune_methods.py|bin/study.py" ;;
+  resume) pkill -CONT -f -- "bin/tune_methods.py|bin/study.py" ;;
+  status)
+    pgrep -af -- "bin/tune_methods.py|bin/study.py" | cut -c1-160
+    for log in "$ROOT"/runs/tune_*/shard*.log "$ROOT"/runs/study_*/study.log; do
+      [ -f "$log" ] && echo "== $log" && grep -v "oneDNN\|^$" "$log" | tail -n 2 | cut -c1-160
+    done ;;
+  *) echo "usage: $0 start|stop|pause|resume|status"; exit 1 ;;
+esac
