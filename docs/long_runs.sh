@@ -42,7 +42,8 @@ study_loop() {  # study_loop WORKTREE evidence|semi: the study, again every 10 m
 
 case "${1:-status}" in
   start)
-    [ -x "$PY" ] || { echo "run 'make setup' first"; exit 1; }
+    [ -x "$PY" ] && [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] \
+      || { echo "run 'make setup data' first (the venv and Fashion-MNIST)"; exit 1; }
     tree=$ROOT/../runner-$(git -C "$ROOT" rev-parse --short HEAD)
     [ -d "$tree" ] || git -C "$ROOT" worktree add --detach "$tree" HEAD
     tree=$(cd "$tree" && pwd)
