@@ -7,8 +7,8 @@ unchanged and adds a loss on a stream of unlabelled images the trainer feeds bes
 (FixMatch, Sohn et al. 2020): the classifier's prediction on a weak view of each
 unlabelled image is its pseudo-label where the prediction's confidence reaches
 `threshold`, and the cross-entropy of a strong view against it is the consistency loss.
-The strong view is any augmentation spec without labels: image space (the reference:
-standard+cutout), or through the flow, latent_random or latent_adversarial (which
+The strong view is any augmentation spec without labels: image space (the reference,
+FixMatch's own: standard+randaugment+cutout), or through the flow, latent_random or latent_adversarial (which
 ascends the cross-entropy against the classifier's own prediction on the clean
 image, so it needs no label; with soft_targets=true against its probabilities, the
 KL divergence of VAT: a virtual adversarial direction in the latent).
@@ -28,7 +28,8 @@ class FixMatch(Augmentation):
     are Augmentations or specs (built without a flow: pass built ones, or use the
     spec through tfaug.AugmentedModel, which gives them the flow)."""
 
-    def __init__(self, weak: Spec = "standard", strong: Spec = "standard+cutout",
+    def __init__(self, weak: Spec = "standard",
+                 strong: Spec = "standard+randaugment+cutout",
                  threshold: float = 0.95, mu: int = 7, weight: float = 1.0,
                  seed: int = 0):
         super().__init__(seed)

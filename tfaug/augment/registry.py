@@ -1,5 +1,5 @@
 """Augmentations by spec (tfaug.augment.spec): "none", "standard", "mixup", "cutout",
-"image_pgd", "latent_random", "latent_adversarial" (through the flow),
+"randaugment", "image_pgd", "latent_random", "latent_adversarial" (through the flow),
 "vaegan_random", "vaegan_adversarial" (the same perturbations through a VAE-GAN), each
 optionally with parameters, joined by "+" and applied left to right, and "fixmatch"
 (consistency training on unlabelled images, whose views are specs themselves):
@@ -21,13 +21,15 @@ from tfaug.augment.base import Compose, NoAugmentation
 from tfaug.augment.consistency import FixMatch
 from tfaug.augment.image import Cutout, ImagePGD, Mixup, Standard
 from tfaug.augment.latent import LatentAdversarial, LatentRandom
+from tfaug.augment.randaugment import RandAugment
 from tfaug.augment.spec import Part, Spec, format_spec, label, parse
 from tfaug.errors import ConfigError
 
 METHODS = {"none": NoAugmentation, "standard": Standard, "mixup": Mixup,
-           "cutout": Cutout, "image_pgd": ImagePGD, "latent_random": LatentRandom,
-           "latent_adversarial": LatentAdversarial, "vaegan_random": LatentRandom,
-           "vaegan_adversarial": LatentAdversarial, "fixmatch": FixMatch}
+           "cutout": Cutout, "randaugment": RandAugment, "image_pgd": ImagePGD,
+           "latent_random": LatentRandom, "latent_adversarial": LatentAdversarial,
+           "vaegan_random": LatentRandom, "vaegan_adversarial": LatentAdversarial,
+           "fixmatch": FixMatch}
 NAMES = tuple(METHODS)
 # The latent model each latent augmentation perturbs through.
 LATENT_MODEL = {"latent_random": "flow", "latent_adversarial": "flow",

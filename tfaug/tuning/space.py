@@ -29,6 +29,7 @@ DEFAULT_SPACE: Dict[str, Dict[str, Any]] = {
     "standard": {"pad": [1, 2, 3, 4], "flip": [True, False]},
     "mixup": {"alpha": {"min": 0.1, "max": 2.0, "log": True}},
     "cutout": {"size": [4, 6, 8, 10, 12, 14]},
+    "randaugment": {"ops": [1, 2, 3], "strength": {"min": 0.25, "max": 1.0}},
     "image_pgd": {"eps": {"min": 0.01, "max": 0.3, "log": True},
                   "alpha": {"fraction_of": "eps", "min": 0.1, "max": 1.0},
                   "steps": [1, 3, 5, 7]},
