@@ -306,6 +306,21 @@ def test_a_method_of_some_budgets_runs_and_is_tuned_at_those_only(tmp_path):
                                  (4, "standard", "standard")]
 
 
+def test_a_method_of_its_own_schedule_trains_and_is_tuned_at_its_steps(tmp_path):
+    from tfaug.tuning import MethodsTuningConfig
+    config = _config(tmp_path, steps_by_budget=(2, 2),
+                     method_steps={"latent_random": [3, 4]})
+    rows = study.run_study(config, str(tmp_path / "study"), log=lambda _: None)
+    steps = {(r["labels_per_class"], r["method"]): r["optimizer_steps"] for r in rows}
+    assert steps == {(2, "none"): 2, (4, "none"): 2, (2, "latent_random"): 3,
+                     (4, "latent_random"): 4}
+    tuning = cfglib.from_dict(MethodsTuningConfig, dict(
+        budgets=(2, 4), epochs=1, steps_by_budget=(2, 2),
+        methods=("standard", "lever: latent_random"), method_steps={"lever": [3, 5]}))
+    search = lambda label: tuning.validate().search(4, "latent_random", {}, label)
+    assert search("lever").steps_per_epoch == 5 and search("standard").steps_per_epoch == 2
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(labels_per_class=5), "do not set labels_per_class"),
     (dict(methods=("none", "sharpen")), "sharpen"),
@@ -316,7 +331,12 @@ def test_a_method_of_some_budgets_runs_and_is_tuned_at_those_only(tmp_path):
     (dict(seeds=(3, 3, 3)), "one per budget"),
     (dict(steps_by_budget=(10,)), "one entry per budget"),
     (dict(method_budgets={"latent_random": [3]}), "must each list some of budgets"),
-    (dict(method_budgets={"lever": [2]}), "method_budgets names methods not in"),
+    (dict(method_budgets={"lever": [2]}), "method_steps name methods not in the"),
+    (dict(steps_by_budget=(2, 2), method_steps={"lever": [4, 4]}),
+     "method_steps name methods not in the study"),
+    (dict(steps_by_budget=(2, 2), method_steps={"latent_random": [4]}),
+     r"method_steps\['latent_random'\] needs one entry per budget"),
+    (dict(method_steps={"latent_random": [4, 4]}), "needs steps_by_budget"),
 ])
 def test_bad_study_configs_are_reported(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message):

@@ -331,25 +331,26 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
     earlier = tune_methods(cfglib.from_dict(MethodsTuningConfig, common),
                            str(tmp_path / "earlier"), log=lambda _: None,
                            publish_dir=str(tmp_path / "docs"))
-    ran = []
+    ran, steps = [], []
     tune = methods.tune
     monkeypatch.setattr(methods, "tune", lambda config, *a, **k: ran.append(
-        config.augmentation) or tune(config, *a, **k))
-    later = tune_methods(cfglib.from_dict(MethodsTuningConfig, {
-        **common, "methods": ("standard", "latent_random"),
-        "reuse": (str(tmp_path / "docs"),)}), str(tmp_path / "later"),
-        log=lambda _: None)
-    assert ran == ["latent_random"]
+        config.augmentation) or steps.append(config.steps_per_epoch) or tune(
+        config, *a, **k))
+    later_config = {**common, "methods": ("standard", "latent_random"),
+                    "method_steps": {"latent_random": (4,)},  # a schedule of its own
+                    "reuse": (str(tmp_path / "docs"),)}
+    later = tune_methods(cfglib.from_dict(MethodsTuningConfig, later_config),
+                         str(tmp_path / "later"), log=lambda _: None)
+    assert ran == ["latent_random"] and steps == [4]
+    assert later["budgets"]["2"]["methods"]["latent_random"]["steps"] == 4
     assert later["budgets"]["2"]["lr"] == earlier["budgets"]["2"]["lr"]
     for label in ("none", "standard"):
         assert later["budgets"]["2"]["methods"][label] == \
             earlier["budgets"]["2"]["methods"][label]
     assert "| standard |" in (tmp_path / "later" / "curves.md").read_text()
     ran.clear()  # run again: every search has finished, none is run or reloaded
-    assert tune_methods(cfglib.from_dict(MethodsTuningConfig, {
-        **common, "methods": ("standard", "latent_random"),
-        "reuse": (str(tmp_path / "docs"),)}), str(tmp_path / "later"),
-        log=lambda _: None) == later
+    assert tune_methods(cfglib.from_dict(MethodsTuningConfig, later_config),
+                        str(tmp_path / "later"), log=lambda _: None) == later
     assert ran == []
     # other settings (another trial count): nothing is taken over
     tune_methods(cfglib.from_dict(MethodsTuningConfig, {

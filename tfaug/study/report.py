@@ -168,7 +168,10 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
     table = summarize(rows)
     head, rule = _budget_table_head(budgets)
     seeds = ", ".join(f"{len(config.seeds_for(b))} at {b}" for b in config.budgets)
-    steps = ", ".join(f"{config.steps(b)} at {b}" for b in config.budgets)
+    steps = ", ".join(f"{config.steps(b)} at {b}" for b in config.budgets) + "".join(
+        f" ({label}: " + ", ".join(f"{config.steps(b, label)} at {b}"
+                                   for b in config.budgets) + ")"
+        for label in config.method_steps)
     lrs = sorted({(r["labels_per_class"], r["lr"]) for r in rows if r["variant"] == MAIN})
     decay = ("coupled (L2 in the gradient before momentum, PyTorch's SGD, as the "
              "paper's 5e-4)" if config.weight_decay_mode == "coupled" else

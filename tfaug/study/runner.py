@@ -116,9 +116,10 @@ class StudyConfig(BudgetGrid):
                               f"{self.seeds}.")
         for method in self.methods:
             registry.validate(named(method)[1])
-        if set(self.method_budgets) - set(labels):
-            raise ConfigError(f"method_budgets names methods not in the study: "
-                              f"{sorted(set(self.method_budgets) - set(labels))}.")
+        stray = (set(self.method_budgets) | set(self.method_steps)) - set(labels)
+        if stray:
+            raise ConfigError(f"method_budgets and method_steps name methods not in "
+                              f"the study: {sorted(stray)}.")
         if set(self.capacity_budgets) - set(self.budgets):
             raise ConfigError("capacity_budgets must be among budgets.")
         if self.capacity_budgets and not self.capacity_model:
@@ -241,7 +242,7 @@ class Plan:
         if steps:
             updates["steps"] = steps
         return self.config.run_config(run.budget, self.spec(run.budget, run.method),
-                                      run.seed, **updates)
+                                      run.seed, run.method, **updates)
 
 
 def finished_row(directory: str, run: Run, log, steps: Optional[int] = None

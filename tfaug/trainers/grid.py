@@ -2,7 +2,7 @@
 schedule length (shared by the study and the tuning of every method)."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from tfaug import config as cfglib
 from tfaug.augment import registry
@@ -24,6 +24,10 @@ class BudgetGrid(ClassifierTrainConfig):
     method_budgets: Dict[str, Tuple[int, ...]] = field(
         {}, "Methods (labels) run at some budgets only, {label: [budgets]}; every "
             "other method runs at every budget.")
+    method_steps: Dict[str, Tuple[int, ...]] = field(
+        {}, "Methods (labels) trained for other step counts than steps_by_budget, "
+            "{label: [steps at each budget]}, e.g. consistency training, which needs "
+            "longer than supervised methods to converge.")
 
     def validate(self):
         if self.labels_per_class is not None or self.label_fraction is not None:
@@ -31,15 +35,19 @@ class BudgetGrid(ClassifierTrainConfig):
                               "labels_per_class or label_fraction.")
         if not self.budgets or min(self.budgets) < 1:
             raise ConfigError(f"budgets must be integers >= 1, got {self.budgets}.")
-        if self.steps_by_budget:
-            if len(self.steps_by_budget) != len(self.budgets):
-                raise ConfigError(f"steps_by_budget needs one entry per budget "
-                                  f"({len(self.budgets)}), got {self.steps_by_budget}.")
-            uneven = [s for s in self.steps_by_budget if s < self.epochs
-                      or s % self.epochs]
+        schedules = {"steps_by_budget": self.steps_by_budget, **{
+            f"method_steps[{label!r}]": steps for label, steps in self.method_steps.items()}}
+        if self.method_steps and not self.steps_by_budget:
+            raise ConfigError("method_steps needs steps_by_budget (the other methods' "
+                              "steps).")
+        for name, steps in schedules.items():
+            if steps and len(steps) != len(self.budgets):
+                raise ConfigError(f"{name} needs one entry per budget "
+                                  f"({len(self.budgets)}), got {list(steps)}.")
+            uneven = [s for s in steps if s < self.epochs or s % self.epochs]
             if uneven:
-                raise ConfigError(f"steps_by_budget {uneven} must be multiples of "
-                                  f"epochs ({self.epochs}).")
+                raise ConfigError(f"{name} {uneven} must be multiples of epochs "
+                                  f"({self.epochs}).")
         stray = {label: list(b) for label, b in self.method_budgets.items()
                  if not b or set(b) - set(self.budgets)}
         if stray:
@@ -52,10 +60,11 @@ class BudgetGrid(ClassifierTrainConfig):
         return tuple(b for b in self.budgets
                      if b in self.method_budgets.get(label, self.budgets))
 
-    def steps(self, budget: int) -> int:
-        """Optimizer steps of a run at `budget`."""
+    def steps(self, budget: int, label: Optional[str] = None) -> int:
+        """Optimizer steps of a run at `budget` (of method `label`)."""
         if self.steps_by_budget and budget in self.budgets:
-            return self.steps_by_budget[self.budgets.index(budget)]
+            schedule = self.method_steps.get(label, self.steps_by_budget)
+            return schedule[self.budgets.index(budget)]
         if self.steps_by_budget:
             raise ConfigError(f"No schedule for budget {budget}: budgets are "
                               f"{self.budgets}.")
@@ -65,9 +74,9 @@ class BudgetGrid(ClassifierTrainConfig):
         return self.epochs * self.steps_per_epoch
 
     def run_config(self, budget: int, augmentation: str, seed: int,
-                   **updates) -> ClassifierTrainConfig:
-        """The validated classifier config of one run."""
-        steps = updates.pop("steps", None) or self.steps(budget)
+                   label: Optional[str] = None, **updates) -> ClassifierTrainConfig:
+        """The validated classifier config of one run (of method `label`)."""
+        steps = updates.pop("steps", None) or self.steps(budget, label)
         if registry.consistency(augmentation) is None:
             updates.setdefault("unlabelled", None)  # a pool only for consistency parts
         return cfglib.narrow(ClassifierTrainConfig, self, labels_per_class=budget,

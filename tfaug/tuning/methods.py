@@ -70,10 +70,11 @@ class MethodsTuningConfig(BudgetGrid):
         if missing:
             raise ConfigError(f"reuse: no tuning records at {', '.join(missing)}: give "
                               "the out_dir or publish_dir of an earlier tuning.")
-        unknown = (set(self.spaces) | set(self.method_budgets)) - set(labels)
+        unknown = (set(self.spaces) | set(self.method_budgets)
+                   | set(self.method_steps)) - set(labels)
         if unknown:
-            raise ConfigError(f"spaces and method_budgets name methods not tuned: "
-                              f"{sorted(unknown)}.")
+            raise ConfigError(f"spaces, method_budgets and method_steps name methods "
+                              f"not tuned: {sorted(unknown)}.")
         if self.tuner not in TUNERS or self.max_trials < 1:
             raise ConfigError(f"tuner must be one of {', '.join(TUNERS)} and "
                               "max_trials >= 1.")
@@ -84,8 +85,9 @@ class MethodsTuningConfig(BudgetGrid):
         return [(budget, *named(m)) for budget in self.budgets for m in self.methods
                 if budget in self.budgets_of(named(m)[0])]
 
-    def search(self, budget: int, augmentation: str, space: dict) -> TuningConfig:
-        run = self.run_config(budget, augmentation, self.seed)
+    def search(self, budget: int, augmentation: str, space: dict,
+               label: Optional[str] = None) -> TuningConfig:
+        run = self.run_config(budget, augmentation, self.seed, label)
         values = {f.name: getattr(run, f.name)
                   for f in dataclasses.fields(run)}
         return cfglib.from_dict(TuningConfig, {
@@ -137,10 +139,10 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     mine = [s for i, s in enumerate(config.searches()) if i % count == index]
     budgets = [b for b in config.budgets if index == 0 or any(s[0] == b for s in mine)]
     for budget in budgets:
-        steps = config.steps(budget)
 
         def run(label, spec, space, lr=None):
-            search = config.search(budget, spec, space)
+            steps = config.steps(budget, label)
+            search = config.search(budget, spec, space, label)
             if lr is not None:
                 search = dataclasses.replace(search, lr=lr)
             log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
@@ -152,7 +154,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                 search, directory, log=log, verbose=verbose, after_trial=(
                     lambda: publish(out_dir, publish_dir)) if publish_dir else None)
             best = summary["best"]
-            _merge(out_dir, head, budget, steps, label, best, len(summary["trials"]))
+            _merge(out_dir, head, budget, config.steps(budget), steps, label, best,
+                   len(summary["trials"]))
             write_curves(out_dir, config.initial_points)
             if publish_dir:
                 publish(out_dir, publish_dir)
@@ -237,9 +240,10 @@ def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
             and p.name not in registry.LATENT_MODEL}
 
 
-def _merge(out_dir, head, budget, steps, label, best, trials) -> None:
+def _merge(out_dir, head, budget, steps, method_steps, label, best, trials) -> None:
     """Adds one finished search to out_dir/tuned.json (under a lock: shards share
-    it)."""
+    it); `method_steps`, the search's own, is recorded where it differs from the
+    budget's `steps`."""
     path = os.path.join(out_dir, "tuned.json")
     with io.locked(path + ".lock"):
         content = {**(io.read_json(path) or {}), **head}
@@ -249,7 +253,9 @@ def _merge(out_dir, head, budget, steps, label, best, trials) -> None:
             entry["lr"] = best["lr"]
         entry["methods"][label] = {"augmentation": best["augmentation"],
                                    "val_accuracy": best["val_accuracy"],
-                                   "trials": trials}
+                                   "trials": trials,
+                                   **({"steps": method_steps}
+                                      if method_steps != steps else {})}
         content["budgets"] = dict(sorted(budgets.items(), key=lambda kv: int(kv[0])))
         io.write_json(path, content)
 
