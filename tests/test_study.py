@@ -308,12 +308,15 @@ def test_a_method_of_some_budgets_runs_and_is_tuned_at_those_only(tmp_path):
 
 def test_a_method_of_its_own_schedule_trains_and_is_tuned_at_its_steps(tmp_path):
     from tfaug.tuning import MethodsTuningConfig
-    config = _config(tmp_path, steps_by_budget=(2, 2),
-                     method_steps={"latent_random": [3, 4]})
+    config = _config(tmp_path, epochs=3, steps_by_budget=(3, 3),
+                     method_steps={"latent_random": [6, 9]})
     rows = study.run_study(config, str(tmp_path / "study"), log=lambda _: None)
     steps = {(r["labels_per_class"], r["method"]): r["optimizer_steps"] for r in rows}
-    assert steps == {(2, "none"): 2, (4, "none"): 2, (2, "latent_random"): 3,
-                     (4, "latent_random"): 4}
+    assert steps == {(2, "none"): 3, (4, "none"): 3, (2, "latent_random"): 6,
+                     (4, "latent_random"): 9}
+    report = (tmp_path / "study" / "report.md").read_text()
+    assert "3 at 2, 3 at 4 (latent_random: 6 at 2, 9 at 4)" in report
+    assert re.search(r"\| latent_random: 4 \| 9 \| [+-]\d", report)  # its convergence
     tuning = cfglib.from_dict(MethodsTuningConfig, dict(
         budgets=(2, 4), epochs=1, steps_by_budget=(2, 2),
         methods=("standard", "lever: latent_random"), method_steps={"lever": [3, 5]}))

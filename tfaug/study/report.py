@@ -320,7 +320,27 @@ def _convergence_section(rows, config, budgets):
             else:
                 line += " — | — |"
         lines.append(line)
-    return lines
+    return lines + _own_schedules(rows, config, budgets)
+
+
+def _own_schedules(rows, config, budgets):
+    """The same check for the methods trained on schedules of their own."""
+    lines = []
+    for label in config.method_steps:
+        for b in budgets:
+            gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
+                     and r["method"] == label and r["labels_per_class"] == b
+                     and not math.isnan(r["val_last_quarter_gain"])]
+            if gains:
+                gain = float(np.mean(gains))
+                lines.append(f"| {label}: {b} | {config.steps(b, label)} | "
+                             f"{100 * gain:+.2f} | "
+                             f"{'yes' if gain < PLATEAU_THRESHOLD else 'NO'} |")
+    if not lines:
+        return []
+    return ["", f"Methods on schedules of their own (method_steps), the same check:",
+            "", "| method: budget | steps | last-quarter gain (points) | plateaued |",
+            "|---|---|---|---|", *lines]
 
 
 def shipped_flow_report(config) -> Optional[Tuple[str, dict]]:
