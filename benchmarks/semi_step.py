@@ -21,7 +21,8 @@ from tfaug.augment import registry  # noqa: E402
 
 ROWS = {"none": "none",
         "sla_pgd": "standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,steps=3)",
-        "fixmatch image": "fixmatch(mu=7)",
+        "fixmatch image": "fixmatch(mu=7)",  # FixMatch's strong view: RandAugment
+        "fixmatch image, cutout only": "fixmatch(mu=7,strong=standard+cutout)",
         "fixmatch latent_random": "fixmatch(mu=7,strong=latent_random(eps=2))",
         "fixmatch latent_adversarial":
             "fixmatch(mu=7,strong=latent_adversarial(eps=1,alpha=0.5,steps=1))"}

@@ -41,6 +41,15 @@ def test_equalize_spreads_distinct_levels_evenly_and_keeps_flat_images():
     out = randaugment.equalize(x).numpy().ravel()
     np.testing.assert_allclose(np.sort(out), np.linspace(0, 1, 16), atol=1e-6)
     assert (np.argsort(out) == np.argsort(x.numpy().ravel())).all()  # order kept
+    x = _images((3, 6, 6, 2)) * 0.1  # few levels, many repeated
+    levels = np.round(x.numpy() * 255)
+    out = randaugment.equalize(x).numpy()
+    for i in range(3):
+        for c in range(2):
+            v = levels[i, :, :, c].ravel()
+            darkest = (v == v.min()).sum()
+            expected = ((v[:, None] >= v[None]).sum(1) - darkest) / (v.size - darkest)
+            np.testing.assert_allclose(out[i, :, :, c].ravel(), expected, atol=1e-6)
     flat = tf.fill((2, 4, 4, 3), 100 / 255)
     np.testing.assert_allclose(randaugment.equalize(flat), flat, atol=1e-6)
 

@@ -134,14 +134,19 @@ def equalize(x):
     becomes the share of the image's pixels at or below its level, rescaled so the
     darkest level maps to 0 and the brightest to 1 (unchanged where it is flat)."""
     b, (h, w, c) = tf.shape(x)[0], x.shape[1:]
-    levels = tf.reshape(tf.transpose(tf.round(x * 255.0), [0, 3, 1, 2]), [-1, h * w])
-    ordered = tf.sort(levels, axis=-1)
-    at_or_below = tf.cast(tf.searchsorted(ordered, levels, side="right"), tf.float32)
-    darkest = tf.cast(tf.searchsorted(ordered, ordered[:, :1], side="right"),
-                      tf.float32)
+    levels = tf.reshape(tf.transpose(tf.cast(tf.round(x * 255.0), tf.int32),
+                                     [0, 3, 1, 2]), [-1, h * w])
+    rows = tf.shape(levels)[0]
+    histogram = tf.math.unsorted_segment_sum(
+        tf.ones_like(levels, tf.float32), levels + 256 * tf.range(rows)[:, None],
+        rows * 256)
+    cumulative = tf.cumsum(tf.reshape(histogram, tf.stack([rows, 256])), axis=-1)
+    at_or_below = tf.gather(cumulative, levels, batch_dims=1)
+    darkest = tf.gather(cumulative, tf.reduce_min(levels, -1, keepdims=True),
+                        batch_dims=1)
     span = h * w - darkest
     equalized = tf.where(span > 0, (at_or_below - darkest) / tf.maximum(span, 1.0),
-                         levels / 255.0)
+                         tf.cast(levels, tf.float32) / 255.0)
     return tf.transpose(tf.reshape(equalized, tf.stack([b, c, h, w])), [0, 2, 3, 1])
 
 
