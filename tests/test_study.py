@@ -640,7 +640,9 @@ def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
 def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path):
     from tfaug.tuning.methods import training_settings
     path = tmp_path / "tuned.json"
-    config = _config(tmp_path, budgets=(2, 4), tuned=str(path))
+    config = _config(tmp_path, budgets=(2, 4), tuned=str(path), capacity_budgets=(2,),
+                     capacity_model="small_cnn", capacity_methods=("none",),
+                     capacity_seeds=1)
     entry = {"lr": 0.05, "steps": 2, "methods": {
         "none": {"augmentation": "none", "val_accuracy": 0.5, "trials": 1},
         "latent_random": {"augmentation": "latent_random(eps=0.5)",
@@ -650,13 +652,14 @@ def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path)
     path.write_text(json.dumps(content))
     messages = []
     rows = study.run_study(config, str(tmp_path / "s"), log=messages.append)
-    assert {(r["labels_per_class"], r["method"]) for r in rows} == {
-        (2, "none"), (2, "latent_random")}
-    assert sum("still being tuned" in m for m in messages) == 2
-    content["budgets"]["4"] = entry
+    assert {(r["labels_per_class"], r["method"], r["variant"]) for r in rows} == {
+        (2, "none", ""), (2, "latent_random", ""), (2, "none", "capacity")}
+    assert sum("still being tuned" in m for m in messages) == 2  # budget 2's extra
+    assert any("extra runs at 4 labels per class follow" in m for m in messages)
+    content["budgets"]["4"] = entry  # runs without waiting for budget 4
     path.write_text(json.dumps(content))
     rows = study.run_study(config, str(tmp_path / "s"), log=lambda _: None)
-    assert len(rows) == 4
+    assert len(rows) == 5
     del content["planned_methods"]  # not planned: a missing value is an error
     del content["budgets"]["4"]
     path.write_text(json.dumps(content))

@@ -406,15 +406,16 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
               shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None,
               publish_dir: Optional[str] = None) -> List[dict]:
     """Runs every run not yet finished: the main grid (what its tuning has values
-    for), then trains the attribution flows, then the extra runs, which depend on
-    the whole main grid; returns the rows of every finished run in out_dir.
+    for), then trains the attribution flows, then the extra runs of each budget
+    whose main grid has finished (they depend on it); returns the rows of every
+    finished run in out_dir.
 
     Processes sharing out_dir split the work as they go: each takes the next run no
     other holds (a lock per run), and ends by waiting for the runs others hold,
     training any that one left unfinished (killed). With shard (i, n), this process
     only considers the runs whose position in the grid is i modulo n (a fixed split,
-    e.g. between machines); the extra runs are shared the same ways once the whole
-    main grid has finished. The outputs are rewritten after every run from every
+    e.g. between machines); the extra runs are shared the same ways, budget by
+    budget. The outputs are rewritten after every run from every
     finished run in out_dir, whoever ran it, and the matching rows of `earlier` (a
     results.json of this study from elsewhere), which count as finished runs.
 
@@ -531,15 +532,19 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
 
     held_ones_last(attribution_flows(config)[index::count], ensure_attribution_flow)
     rows = publish(main)
-    if len(rows) < len(main):
-        log(f"{len(main) - len(rows)} runs of other shards have not finished: rerun "
-            "any shard (or bin/study.py without --shard) once they have, for the "
-            "capacity and matched-compute runs.")
-        return rows
-    extra = extra_runs(config, rows)
+    ready = [b for b in config.budgets
+             if all(done(r) is not None for r in main if r.budget == b)]
+    if len(ready) < len(config.budgets):
+        log(f"{len(main) - len(rows)} runs of the main grid have not finished (other "
+            "shards', or waiting for their values): the extra runs at "
+            f"{', '.join(str(b) for b in config.budgets if b not in ready)} labels "
+            "per class follow once they have (rerun any shard, or bin/study.py "
+            "without --shard).")
+    extra = [pair for pair in extra_runs(config, rows) if pair[0].budget in ready]
     runs = main + [run for run, _ in extra]
-    mine_extra = extra[index::count]
-    execute_all(mine_extra, runs)
+    # split budget by budget, so a shard's share stays put as more budgets finish
+    execute_all([pair for b in ready for pair in
+                 [p for p in extra if p[0].budget == b][index::count]], runs)
     return publish(runs)
 
 
