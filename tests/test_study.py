@@ -667,6 +667,26 @@ def test_runs_whose_values_are_still_being_tuned_wait_for_a_later_pass(tmp_path)
         study.run_study(config, str(tmp_path / "t"), log=lambda _: None)
 
 
+def test_values_tuned_at_other_steps_than_the_study_trains_are_refused(tmp_path):
+    from tfaug.tuning.methods import training_settings
+    path = tmp_path / "tuned.json"
+    config = _config(tmp_path, budgets=(2,), tuned=str(path), steps_by_budget=(2,),
+                     method_steps={"latent_random": (4,)})
+    methods = {"none": {"augmentation": "none", "val_accuracy": 0.5, "trials": 1},
+               "latent_random": {"augmentation": "latent_random(eps=0.5)",
+                                 "val_accuracy": 0.5, "trials": 1, "steps": 4}}
+    content = {"training": training_settings(config),
+               "budgets": {"2": {"lr": 0.05, "steps": 2, "methods": methods}}}
+    path.write_text(json.dumps(content))
+    assert study.runner.Plan(config).spec(2, "latent_random") == "latent_random(eps=0.5)"
+    del methods["latent_random"]["steps"]  # tuned at the budget's 2 steps
+    path.write_text(json.dumps(content))
+    with pytest.raises(ConfigError, match="latent_random was tuned at 2 per class with "
+                                          "2 steps, but the study trains latent_random "
+                                          "for 4"):
+        study.runner.Plan(config).spec(2, "latent_random")
+
+
 def test_eta_follows_the_pace_of_every_process_sharing_the_study(monkeypatch):
     import time
     from tfaug.study.runner import time_left

@@ -212,8 +212,16 @@ class Plan:
         written = self.specs[label]
         if not self.tuned:
             return written
-        spec = self.tuned.spec(budget, label if self.tuned.has(budget, label)
-                               else registry.label(written))
+        tuned_label = label if self.tuned.has(budget, label) else registry.label(written)
+        spec = self.tuned.spec(budget, tuned_label)
+        tuned_steps, steps = self.tuned.steps(budget, tuned_label), self.config.steps(
+            budget, label)
+        if self.tuned.budget_used(budget) == budget and tuned_steps not in (None, steps):
+            raise ConfigError(f"{self.tuned.path}: {tuned_label} was tuned at {budget} "
+                              f"per class with {tuned_steps} steps, but the study trains "
+                              f"{label} for {steps}: tune it at the study's steps "
+                              "(steps_by_budget, method_steps) or train at the tuned "
+                              "ones.")
         for part in registry.resolve(written):
             if part.params:
                 spec = registry.with_params(spec, part.name, **part.params)

@@ -291,6 +291,12 @@ class Tuned:
                               f"{', '.join(sorted(methods))}.")
         return methods[label]["augmentation"]
 
+    def steps(self, budget: int, label: str) -> Optional[int]:
+        """The steps `label`'s search trained at the budget serving `budget` (None in
+        a tuned.json from before they were recorded)."""
+        entry = self.content["budgets"][str(self.budget_used(budget))]
+        return entry["methods"].get(label, {}).get("steps", entry.get("steps"))
+
     def pending(self, budget: int, label: str) -> bool:
         """Whether `label` at `budget` is planned in this tuning but its search has
         not finished yet."""
