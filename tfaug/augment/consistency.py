@@ -8,10 +8,11 @@ unchanged and adds a loss on a stream of unlabelled images the trainer feeds bes
 unlabelled image is its pseudo-label where the prediction's confidence reaches
 `threshold`, and the cross-entropy of a strong view against it is the consistency loss.
 The strong view is any augmentation spec without labels: image space (the reference,
-FixMatch's own: standard+randaugment+cutout), or through the flow, latent_random or latent_adversarial (which
-ascends the cross-entropy against the classifier's own prediction on the clean
-image, so it needs no label; with soft_targets=true against its probabilities, the
-KL divergence of VAT: a virtual adversarial direction in the latent).
+FixMatch's own: standard+randaugment+cutout), or through the flow, latent_random or
+latent_adversarial (which ascends the cross-entropy against the classifier's own
+prediction on the clean image, so it needs no label; with soft_targets=true against
+its probabilities, the KL divergence of VAT: a virtual adversarial direction in the
+latent).
 """
 
 import tensorflow as tf

@@ -56,11 +56,9 @@ class RandAugment(Augmentation):
                           tf.transpose(tf.one_hot(op, len(OPS))[:, :len(TONE_OPS)]),
                           tf.stack(tone_candidates(images, magnitude, signed)))
         is_warp = op >= len(TONE_OPS)
-        warp_choice = tf.one_hot(op - len(TONE_OPS), len(WARP_OPS))
+        warp_choice = tf.one_hot(op - len(TONE_OPS), len(WARP_OPS))  # 0 for tones
         matrices = tf.einsum("bk,kbij->bij", warp_choice,
                              tf.stack(warp_matrices(signed, images.shape[1:3])))
-        identity = tf.eye(2, 3, batch_shape=tf.stack([b]))
-        matrices = tf.where(is_warp[:, None, None], matrices, identity)
         return tf.where(is_warp[:, None, None, None], warp(images, matrices), toned)
 
 

@@ -338,7 +338,7 @@ def _own_schedules(rows, config, budgets):
                              f"{'yes' if gain < PLATEAU_THRESHOLD else 'NO'} |")
     if not lines:
         return []
-    return ["", f"Methods on schedules of their own (method_steps), the same check:",
+    return ["", "Methods on schedules of their own (method_steps), the same check:",
             "", "| method: budget | steps | last-quarter gain (points) | plateaued |",
             "|---|---|---|---|", *lines]
 

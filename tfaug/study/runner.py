@@ -423,9 +423,9 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     training any that one left unfinished (killed). With shard (i, n), this process
     only considers the runs whose position in the grid is i modulo n (a fixed split,
     e.g. between machines); the extra runs are shared the same ways, budget by
-    budget. The outputs are rewritten after every run from every
-    finished run in out_dir, whoever ran it, and the matching rows of `earlier` (a
-    results.json of this study from elsewhere), which count as finished runs.
+    budget. The outputs are rewritten after every run from every finished run in
+    out_dir, whoever ran it, and the matching rows of `earlier` (a results.json of
+    this study from elsewhere), which count as finished runs.
 
     With `publish_dir` (e.g. a directory under version control), the study first
     takes from there what out_dir lacks of its record (finished runs, trained
