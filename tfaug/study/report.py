@@ -296,14 +296,10 @@ def _convergence_section(rows, config, budgets):
         rule += "---|---|"
     lines += ["", head, rule]
     for b in budgets:
-        gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
-                 and r["method"] == "none" and r["labels_per_class"] == b
-                 and not math.isnan(r["val_last_quarter_gain"])]
-        if not gains:
+        gain = _last_quarter_gain(rows, b, "none")
+        if gain is None:
             continue
-        gain = float(np.mean(gains))
-        line = (f"| {b} | {config.steps(b)} | {100 * gain:+.2f} | "
-                f"{'yes' if gain < PLATEAU_THRESHOLD else 'NO'} |")
+        line = f"| {b} | {config.steps(b)} | {_plateau_cells(gain)} |"
         if has_matched:
             matched = by_seed(rows, b, "none", MATCHED)
             base = by_seed(rows, b, "none")
@@ -323,19 +319,24 @@ def _convergence_section(rows, config, budgets):
     return lines + _own_schedules(rows, config, budgets)
 
 
+def _last_quarter_gain(rows, budget, method) -> Optional[float]:
+    """Mean over seeds of `method`'s last-quarter validation gain at `budget` (None
+    without a measured one)."""
+    gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
+             and r["method"] == method and r["labels_per_class"] == budget
+             and not math.isnan(r["val_last_quarter_gain"])]
+    return float(np.mean(gains)) if gains else None
+
+
+def _plateau_cells(gain: float) -> str:
+    return f"{100 * gain:+.2f} | {'yes' if gain < PLATEAU_THRESHOLD else 'NO'}"
+
+
 def _own_schedules(rows, config, budgets):
     """The same check for the methods trained on schedules of their own."""
-    lines = []
-    for label in config.method_steps:
-        for b in budgets:
-            gains = [r["val_last_quarter_gain"] for r in rows if r["variant"] == MAIN
-                     and r["method"] == label and r["labels_per_class"] == b
-                     and not math.isnan(r["val_last_quarter_gain"])]
-            if gains:
-                gain = float(np.mean(gains))
-                lines.append(f"| {label}: {b} | {config.steps(b, label)} | "
-                             f"{100 * gain:+.2f} | "
-                             f"{'yes' if gain < PLATEAU_THRESHOLD else 'NO'} |")
+    lines = [f"| {label}: {b} | {config.steps(b, label)} | {_plateau_cells(gain)} |"
+             for label in config.method_steps for b in budgets
+             for gain in [_last_quarter_gain(rows, b, label)] if gain is not None]
     if not lines:
         return []
     return ["", "Methods on schedules of their own (method_steps), the same check:",

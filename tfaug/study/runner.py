@@ -14,6 +14,7 @@ simpler, from its record (tfaug.study.records) kept in `publish_dir`. After ever
 the outputs are rewritten (tfaug.study.report), and the record published.
 """
 
+import collections
 import dataclasses
 import os
 import time
@@ -540,8 +541,9 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
 
     held_ones_last(attribution_flows(config)[index::count], ensure_attribution_flow)
     rows = publish(main)
+    finished = collections.Counter(r["labels_per_class"] for r in rows)
     ready = [b for b in config.budgets
-             if all(done(r) is not None for r in main if r.budget == b)]
+             if finished[b] == sum(run.budget == b for run in main)]
     if len(ready) < len(config.budgets):
         log(f"{len(main) - len(rows)} runs of the main grid have not finished (other "
             "shards', or waiting for their values): the extra runs at "
