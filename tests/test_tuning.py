@@ -368,3 +368,44 @@ def test_search_over_level_decay_trains_each_trial_with_its_value(tmp_path):
     summary = _quiet(config, str(tmp_path / "tune"))
     assert summary["trials"][0]["values"]["latent_adversarial.level_decay"] in (0.0, 0.5)
     assert "level_decay=" in summary["best"]["augmentation"]
+
+
+@pytest.mark.parametrize("stopped_seed", [3, 4])
+def test_trial_stopped_mid_seed_resumes_from_its_last_epoch(tmp_path, monkeypatch,
+                                                            stopped_seed):
+    from tfaug.tuning import search
+    epochs_run = []  # (seed, epoch) of every epoch begun
+
+    class Backup(search.AtomicBackupAndRestore):
+        stop = None  # (seed, epoch) at whose start the sitting ends
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seed = int(os.path.basename(self.backup_dir)[len("seed"):-len("_backup")])
+            if (seed, epoch) == Backup.stop:
+                raise KeyboardInterrupt
+            epochs_run.append((seed, epoch))
+    monkeypatch.setattr(search, "AtomicBackupAndRestore", Backup)
+    config = _config(tmp_path, max_trials=1, trial_seeds=2, seed=3, epochs=3,
+                     retrain_best=False)
+    whole = _quiet(config, str(tmp_path / "whole"))["trials"][0]
+    assert epochs_run == [(s, e) for s in (3, 4) for e in range(3)]
+
+    out = str(tmp_path / "stopped")
+    Backup.stop = (stopped_seed, 2)
+    with pytest.raises(KeyboardInterrupt):
+        _quiet(config, out)
+    trial_dir = glob.glob(os.path.join(out, "search", "trial_*"))[0]
+    assert os.path.isdir(os.path.join(trial_dir, f"seed{stopped_seed}_backup"))
+    Backup.stop, epochs_run[:] = None, []
+    resumed = _quiet(config, out)["trials"][0]
+    # only what was left: the stopped seed's last epoch, then any seed not begun
+    assert epochs_run == [(stopped_seed, 2)] + [(4, e) for e in range(3)
+                                                if stopped_seed == 3]
+    assert resumed["values"] == whole["values"]
+    assert resumed["seeds"] == whole["seeds"]  # the same batches, the same weights
+    assert resumed["val_accuracy"] == whole["val_accuracy"]
+    for seed in (3, 4):  # accuracy on 20 images is coarse: the loss is not
+        records = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(
+            tmp_path, "*", "search", "trial_*", f"seed{seed}.json")))]
+        assert len(records) == 2 and records[0] == records[1]
+    assert not glob.glob(os.path.join(trial_dir, "seed*_backup"))

@@ -6,6 +6,7 @@ import os
 import keras
 
 from tfaug import io
+from tfaug.errors import CheckpointError
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -20,6 +21,18 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def __init__(self, backup_dir: str, steps_per_epoch: int, **kwargs):
         super().__init__(backup_dir, **kwargs)
         self.steps_per_epoch = steps_per_epoch
+
+    def restore(self) -> None:
+        """Loads the last backup, if any, into the model (set_model first), falling
+        back to the previous one if the last is torn; an unreadable backup is a
+        CheckpointError naming the directory to delete."""
+        try:
+            self.on_train_begin()
+        except (OSError, ValueError, KeyError) as e:
+            raise CheckpointError(
+                f"The backup in {self.backup_dir} cannot be restored "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+                "): delete that directory to start the run over.") from None
 
     def _load_model(self):
         super()._load_model()

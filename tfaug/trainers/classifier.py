@@ -453,13 +453,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     backup = AtomicBackupAndRestore(os.path.join(out_dir, "backup"), steps,
                                     double_checkpoint=True)
     backup.set_model(model)
-    try:
-        backup.on_train_begin()  # falls back to the previous backup if the last is bad
-    except (OSError, ValueError, KeyError) as e:
-        raise CheckpointError(
-            f"The backup in {os.path.join(out_dir, 'backup')} cannot be restored "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}): "
-            "delete that directory to start the run over.") from None
+    backup.restore()
     position = int(model.optimizer.iterations.numpy())
     cache_start = time.time()
     train_ds, val_ds = fit_datasets(config, splits, latent_models, start_batch=position)

@@ -126,7 +126,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
     sharing out_dir merge their results into one tuned.json. With `publish_dir`,
     the records (tuned.json, the curves, each search's summary and trials, not its
     weights or logs) are copied there after every trial, e.g. into a repository, so
-    a search goes on from its last finished trial on another machine."""
+    a search goes on from its last finished trial on another machine (mid-trial
+    backups stay in out_dir)."""
     config.validate()
     index, count = shard
     if not 0 <= index < count:

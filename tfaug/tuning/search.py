@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import time
 from typing import Any, Callable, Dict, Optional
 
@@ -28,6 +29,7 @@ from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier,
                                        fit_datasets, load_latent_models, load_splits,
                                        steps_per_epoch, train_classifier)
+from tfaug.trainers.backup import AtomicBackupAndRestore
 from tfaug.trainers.distribution import make_strategy
 from tfaug.tuning.space import declare, effective_space
 
@@ -106,6 +108,7 @@ class MethodHyperModel(keras_tuner.HyperModel):
         self.config, self.latent_models, self.info = config, latent_models, info
         self.total_steps, self.num_examples = total_steps, num_examples
         self.datasets, self.log, self.trials = datasets, log, 0
+        self.trial_dir = None
 
     def build(self, hp, seed: Optional[int] = None):
         config = self.config if seed is None else dataclasses.replace(self.config,
@@ -119,17 +122,24 @@ class MethodHyperModel(keras_tuner.HyperModel):
         if worker:
             print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: trial "
                   f"{json.dumps(hp.values, sort_keys=True)}", flush=True)
-        for callback in kwargs.get("callbacks") or []:
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        for callback in callbacks:
             if isinstance(callback, tuner_utils.SaveBestEpoch):
                 callback._save_model = _atomic_save(callback)
         self.trials += 1
         started = time.time()
-        history = model.fit(*args, **kwargs)
-        # final weights, not a best epoch
-        scores = {self.config.seed: float(history.history[OBJECTIVE][-1])}
+        train_ds, val_ds = args[0], kwargs.pop("validation_data")
+        scores = {self.config.seed: self._train_seed(
+            model, self.config.seed, train_ds, val_ds, kwargs, callbacks)}
+        # the other seeds' models start afresh: all epochs (Hyperband's
+        # initial_epoch counts the first seed's epochs in a former bracket)
+        fresh = {k: v for k, v in kwargs.items() if k != "initial_epoch"}
         for seed in range(self.config.seed + 1,
                           self.config.seed + self.config.trial_seeds):
-            scores[seed] = self._score_seed(hp, seed, model.distribute_strategy, kwargs)
+            with model.distribute_strategy.scope():
+                seed_model = self.build(hp, seed)
+            scores[seed] = self._train_seed(seed_model, seed, *self.datasets(seed),
+                                            fresh)
         score = float(sum(scores.values()) / len(scores))
         self.log(f"  trial {self.trials} of this sitting: {OBJECTIVE} {score:.4f} "
                  + (f"(seeds {', '.join(f'{v:.4f}' for v in scores.values())}) "
@@ -139,16 +149,40 @@ class MethodHyperModel(keras_tuner.HyperModel):
         return {OBJECTIVE: score, **{f"{OBJECTIVE}_seed{s}": v
                                      for s, v in scores.items()}}
 
-    def _score_seed(self, hp, seed, strategy, fit_kwargs) -> float:
-        """The trial's final validation accuracy trained with `seed` (its own data)."""
-        with strategy.scope():
-            model = self.build(hp, seed)
-        train_ds, val_ds = self.datasets(seed)
-        history = model.fit(train_ds, validation_data=val_ds, shuffle=False,
-                            epochs=fit_kwargs["epochs"],
-                            steps_per_epoch=fit_kwargs["steps_per_epoch"],
-                            verbose=fit_kwargs.get("verbose", 0))
-        return float(history.history[OBJECTIVE][-1])
+    def _train_seed(self, model, seed, train_ds, val_ds, fit_kwargs,
+                    callbacks=()) -> float:
+        """The final validation accuracy of `model` trained with `seed`'s data. In a
+        trial directory (set by `tune` as each trial starts) a seed's training is
+        backed up at every epoch end and its score recorded once finished, so a trial
+        interrupted in a former sitting goes on from its last epoch, on the batches
+        it would have seen, and does not train its finished seeds again."""
+        if self.trial_dir is None:
+            history = model.fit(train_ds, validation_data=val_ds, callbacks=callbacks,
+                                **fit_kwargs)
+            return float(history.history[OBJECTIVE][-1])
+        record = os.path.join(self.trial_dir, f"seed{seed}.json")
+        finished = io.read_json(record)
+        if finished is not None:
+            return float(finished[OBJECTIVE])
+        backup_dir = os.path.join(self.trial_dir, f"seed{seed}_backup")
+        backup = AtomicBackupAndRestore(backup_dir, fit_kwargs["steps_per_epoch"],
+                                        double_checkpoint=True, delete_checkpoint=False)
+        backup.set_model(model)
+        before = int(model.optimizer.iterations.numpy())
+        backup.restore()
+        done = int(model.optimizer.iterations.numpy()) - before
+        if done:
+            self.log(f"  seed {seed}: resuming the trial's training after {done} steps")
+        history = model.fit(train_ds.skip(done), validation_data=val_ds,
+                            callbacks=[backup, *callbacks], **fit_kwargs)
+        if history.epoch:
+            final = {k: float(history.history[k][-1]) for k in (OBJECTIVE, "val_loss")}
+        else:  # stopped after the last epoch's backup: its final weights
+            metrics = model.evaluate(val_ds, verbose=0, return_dict=True)
+            final = {OBJECTIVE: metrics["accuracy"], "val_loss": metrics["loss"]}
+        io.write_json(record, final)
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        return final[OBJECTIVE]
 
 
 def _atomic_save(callback):
@@ -313,6 +347,12 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
                                   _seed_datasets(config, full, splits.test,
                                                  latent_models), log)
     tuner = make_tuner(config, hypermodel, out_dir, strategy)
+    run_trial = tuner.run_trial
+
+    def run_trial_in_its_dir(trial, *args, **kwargs):
+        hypermodel.trial_dir = tuner.get_trial_dir(trial.trial_id)
+        return run_trial(trial, *args, **kwargs)
+    tuner.run_trial = run_trial_in_its_dir  # each seed's backup and score go there
     if after_trial is not None:
         end_trial = tuner.on_trial_end
 
