@@ -395,30 +395,41 @@ def test_tuned_values_reach_the_study_exactly(tmp_path):
                   flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
                   model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2,),
                   steps_by_budget=(2,))
+    grid = [0.011, 0.023]  # none_lr: `none` at a learning rate of its own, every one
     tuning = cfglib.from_dict(MethodsTuningConfig, {
-        **common, "methods": ("standard", "standard+latent_random"), "max_trials": 2,
-        "tuner": "random", "seed": 7,
-        "spaces": {"standard+latent_random": {"latent_random.ratio": 1.0}}})
+        **common, "methods": ("standard", "standard+latent_random", "none_lr: none"),
+        "max_trials": 2, "tuner": "random", "seed": 7, "tuners": {"none_lr": "grid"},
+        "spaces": {"standard+latent_random": {"latent_random.ratio": 1.0},
+                   "none_lr": {"lr": grid}}})
     tuned = tune_methods(tuning, str(tmp_path / "tune"), log=lambda _: None)
     entry = tuned["budgets"]["2"]
-    assert set(entry["methods"]) == {"none", "standard", "standard+latent_random"}
+    assert set(entry["methods"]) == {"none", "standard", "standard+latent_random",
+                                     "none_lr"}
+    searched = json.load(open(tmp_path / "tune" / "lpc2" / "none_lr" / "summary.json"))
+    assert searched["tuner"] == "grid"
+    assert sorted(t["values"]["lr"] for t in searched["trials"]) == grid
+    assert entry["methods"]["none_lr"]["lr"] == searched["best"]["lr"] != entry["lr"]
+    assert all("lr" not in entry["methods"][m] for m in ("none", "standard"))
     standard = entry["methods"]["standard"]["augmentation"]
     composed = entry["methods"]["standard+latent_random"]["augmentation"]
     assert composed.startswith(standard + "+latent_random(")  # own values carried over
     config = _config(tmp_path, **common, methods=(
-        "none", "standard", "standard+latent_random",
+        "none", "standard", "standard+latent_random", "none_lr: none",
         "slr_half: standard+latent_random(ratio=0.5)"),  # a tuned method, varied
                      tuned=str(tmp_path / "tune" / "tuned.json"))
     out = str(tmp_path / "study")
     study.run_study(config, out, log=lambda _: None)
     expected = {label: entry["methods"][label]["augmentation"]
-                for label in ("none", "standard", "standard+latent_random")}
+                for label in ("none", "standard", "standard+latent_random", "none_lr")}
     trained = {}
     for label in (*expected, "slr_half"):
         report = json.load(open(os.path.join(study.run_dir(out, study.Run(2, label, 0)),
                                              "report.json")))
         trained[label] = report["config"]["augmentation"]
-        assert report["config"]["lr"] == entry["lr"]
+        assert report["config"]["lr"] == entry["methods"].get(label, {}).get(
+            "lr", entry["lr"])
+    assert f"(none_lr: its own, {entry['methods']['none_lr']['lr']:.3g} at 2)" in open(
+        os.path.join(out, "report.md")).read()
     assert all(trained[label] == spec for label, spec in expected.items())
     from tfaug.augment import registry
     base, varied = registry.resolve(composed), registry.resolve(trained["slr_half"])

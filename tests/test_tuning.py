@@ -147,7 +147,9 @@ def test_changed_settings_refuse_to_resume(tmp_path):
     (dict(space={"latent_adversarial.epsilon": [1.0]}), "names no parameter"),
     (dict(space={"mixup.alpha": [1.0]}), "names no parameter"),
     (dict(space={"latent_adversarial.eps": {"max": 2}}), "needs min and max"),
-    (dict(tuner="grid"), "Unknown tuner 'grid'"),
+    (dict(tuner="sweep"), "Unknown tuner 'sweep'"),
+    (dict(tuner="grid"), "grid search needs a list of values .*latent_adversarial.eps "
+                         "has a range"),
     (dict(augmentation="none", space={}), "Nothing to tune"),
     (dict(space="{not json"), "cannot read .* as a JSON object"),
 ])

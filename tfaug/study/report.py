@@ -2,6 +2,7 @@
 run), report.md (computed from results.csv alone), accuracy.png (test accuracy per
 budget) and cost.png (test accuracy against training time)."""
 
+import collections
 import csv
 import io as _io
 import math
@@ -172,7 +173,7 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
         f" ({label}: " + ", ".join(f"{config.steps(b, label)} at {b}"
                                    for b in config.budgets) + ")"
         for label in config.method_steps)
-    lrs = sorted({(r["labels_per_class"], r["lr"]) for r in rows if r["variant"] == MAIN})
+    lrs, own_lrs = _learning_rates(rows)
     decay = ("coupled (L2 in the gradient before momentum, PyTorch's SGD, as the "
              "paper's 5e-4)" if config.weight_decay_mode == "coupled" else
              "decoupled (Keras' w -= lr * wd * w)")
@@ -185,6 +186,7 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
              f"{config.momentum:g}{' Nesterov' if config.nesterov else ''}, "
              f"{config.schedule} learning rate from "
              + ", ".join(f"{lr:.3g} at {b}" for b, lr in lrs)
+             + "".join(f" ({m}: its own, {lr:.3g} at {b})" for (b, m), lr in own_lrs)
              + f", weight decay {config.weight_decay:g} {decay}. "
              + (f"Method values and learning rates: {config.tuned} (validation-split "
                 "tuning)." if config.tuned else "Method values: as written in the specs.")
@@ -218,6 +220,19 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
     if config.notes:
         lines += ["", "## Notes", "", config.notes]
     return "\n".join(lines) + "\n"
+
+
+def _learning_rates(rows):
+    """([(budget, lr most main runs of the budget share)], [((budget, method), lr)]
+    of the methods trained at a learning rate of their own)."""
+    main = [r for r in rows if r["variant"] == MAIN]
+    shared, own = {}, {}
+    for b in sorted({r["labels_per_class"] for r in main}):
+        counts = collections.Counter(r["lr"] for r in main if r["labels_per_class"] == b)
+        shared[b] = counts.most_common(1)[0][0]
+        own.update({(b, r["method"]): r["lr"] for r in main
+                    if r["labels_per_class"] == b and r["lr"] != shared[b]})
+    return sorted(shared.items()), sorted(own.items())
 
 
 def _budget_table_head(budgets):

@@ -213,7 +213,7 @@ class Plan:
         written = self.specs[label]
         if not self.tuned:
             return written
-        tuned_label = label if self.tuned.has(budget, label) else registry.label(written)
+        tuned_label = self._tuned_label(budget, label)
         spec = self.tuned.spec(budget, tuned_label)
         tuned_steps, steps = self.tuned.steps(budget, tuned_label), self.config.steps(
             budget, label)
@@ -228,8 +228,15 @@ class Plan:
                 spec = registry.with_params(spec, part.name, **part.params)
         return spec
 
-    def lr(self, budget: int) -> float:
-        return self.tuned.lr(budget) if self.tuned else self.config.lr
+    def _tuned_label(self, budget: int, label: str) -> str:
+        """The label whose tuned values `label` uses: its own, else its method's."""
+        return label if self.tuned.has(budget, label) else registry.label(
+            self.specs[label])
+
+    def lr(self, budget: int, label: str) -> float:
+        """The tuned learning rate of `label` (its own if its search had one)."""
+        return self.tuned.lr(budget, self._tuned_label(budget, label)) if self.tuned \
+            else self.config.lr
 
     def waits_for_tuning(self, run: "Run") -> bool:
         """Whether the run's values are still being tuned (tuned.json is read again:
@@ -244,7 +251,8 @@ class Plan:
 
     def run_config(self, run: Run, steps: Optional[int] = None,
                    flow: Optional[str] = None):
-        updates = {"lr": self.lr(run.budget), **({"flow": flow} if flow else {})}
+        updates = {"lr": self.lr(run.budget, run.method),
+                   **({"flow": flow} if flow else {})}
         if run.variant == CAPACITY:
             updates.update(model=self.config.capacity_model,
                            model_width=self.config.capacity_width)

@@ -2,7 +2,8 @@
 
 At each budget: first the learning rate, searched for `none` (no augmentation); then
 every other method's parameters with that learning rate, each search with the same
-tuner and number of trials. An image-space part of a composed method that is a method
+tuner and number of trials (a method whose space names "lr" searches its own, kept in
+its entry of tuned.json; `tuners` may give a method another search algorithm). An image-space part of a composed method that is a method
 of its own (`standard` in `standard+latent_random`) keeps its own tuned values; the
 latent parts are searched again in the composition. The result is tuned.json:
 
@@ -48,7 +49,11 @@ class MethodsTuningConfig(BudgetGrid):
                                      "Learning-rate domain searched for `none`.")
     spaces: Dict[str, Any] = field({}, "Per method label, a search space overriding "
                                        "tfaug.tuning.space.DEFAULT_SPACE.")
-    tuner: str = field("bayesian", "Search algorithm: random, bayesian or hyperband.")
+    tuner: str = field("bayesian", "Search algorithm: random, bayesian, hyperband or "
+                                   "grid.")
+    tuners: Dict[str, str] = field({}, "Per method label, a search algorithm "
+                                       "overriding `tuner` (e.g. grid over a list of "
+                                       "learning rates).")
     max_trials: int = field(8, "Trials per (budget, method) search.")
     initial_points: Optional[int] = field(None, "bayesian: random trials before the "
                                                 "model guides each search (default: "
@@ -70,14 +75,14 @@ class MethodsTuningConfig(BudgetGrid):
         if missing:
             raise ConfigError(f"reuse: no tuning records at {', '.join(missing)}: give "
                               "the out_dir or publish_dir of an earlier tuning.")
-        unknown = (set(self.spaces) | set(self.method_budgets)
+        unknown = (set(self.spaces) | set(self.tuners) | set(self.method_budgets)
                    | set(self.method_steps)) - set(labels)
         if unknown:
-            raise ConfigError(f"spaces, method_budgets and method_steps name methods "
-                              f"not tuned: {sorted(unknown)}.")
-        if self.tuner not in TUNERS or self.max_trials < 1:
-            raise ConfigError(f"tuner must be one of {', '.join(TUNERS)} and "
-                              "max_trials >= 1.")
+            raise ConfigError(f"spaces, tuners, method_budgets and method_steps name "
+                              f"methods not tuned: {sorted(unknown)}.")
+        if ({self.tuner, *self.tuners.values()} - set(TUNERS)) or self.max_trials < 1:
+            raise ConfigError(f"tuner and tuners must each be one of {', '.join(TUNERS)} "
+                              "and max_trials >= 1.")
         return self
 
     def searches(self) -> List[Tuple[int, str, str]]:
@@ -91,7 +96,8 @@ class MethodsTuningConfig(BudgetGrid):
         values = {f.name: getattr(run, f.name)
                   for f in dataclasses.fields(run)}
         return cfglib.from_dict(TuningConfig, {
-            **values, "tuner": self.tuner, "max_trials": self.max_trials,
+            **values, "tuner": self.tuners.get(label, self.tuner),
+            "max_trials": self.max_trials,
             "initial_points": self.initial_points, "trial_seeds": self.trial_seeds,
             "space": space, "retrain_best": False})
 
@@ -156,7 +162,7 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                     lambda: publish(out_dir, publish_dir)) if publish_dir else None)
             best = summary["best"]
             _merge(out_dir, head, budget, config.steps(budget), steps, label, best,
-                   len(summary["trials"]))
+                   len(summary["trials"]), own_lr=label != "none" and "lr" in space)
             write_curves(out_dir, config.initial_points)
             if publish_dir:
                 publish(out_dir, publish_dir)
@@ -169,9 +175,10 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
         ours = sorted((s for s in mine if s[0] == budget),  # parts before compositions
                       key=lambda s: len(registry.resolve(s[2])))
         for _, label, spec in ours:
+            space = config.spaces.get(label, {})
             run(label, with_own_values(spec, _own_values(out_dir, budget, spec, config,
                                                          log)),
-                config.spaces.get(label, {}), lr)
+                space, None if "lr" in space else lr)
     return io.read_json(os.path.join(out_dir, "tuned.json"))
 
 
@@ -241,10 +248,11 @@ def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
             and p.name not in registry.LATENT_MODEL}
 
 
-def _merge(out_dir, head, budget, steps, method_steps, label, best, trials) -> None:
+def _merge(out_dir, head, budget, steps, method_steps, label, best, trials,
+           own_lr=False) -> None:
     """Adds one finished search to out_dir/tuned.json (under a lock: shards share
     it); `method_steps`, the search's own, is recorded where it differs from the
-    budget's `steps`."""
+    budget's `steps`, and the method's learning rate if it searched its own."""
     path = os.path.join(out_dir, "tuned.json")
     with io.locked(path + ".lock"):
         content = {**(io.read_json(path) or {}), **head}
@@ -256,7 +264,8 @@ def _merge(out_dir, head, budget, steps, method_steps, label, best, trials) -> N
                                    "val_accuracy": best["val_accuracy"],
                                    "trials": trials,
                                    **({"steps": method_steps}
-                                      if method_steps != steps else {})}
+                                      if method_steps != steps else {}),
+                                   **({"lr": best["lr"]} if own_lr else {})}
         content["budgets"] = dict(sorted(budgets.items(), key=lambda kv: int(kv[0])))
         io.write_json(path, content)
 
@@ -281,8 +290,12 @@ class Tuned:
                               "resume bin/tune_methods.py with its --out_dir first.")
         return used
 
-    def lr(self, budget: int) -> float:
-        return float(self.content["budgets"][str(self.budget_used(budget))]["lr"])
+    def lr(self, budget: int, label: Optional[str] = None) -> float:
+        """The learning rate at `budget`: `label`'s own if it searched one, else the
+        one `none`'s search found."""
+        entry = self.content["budgets"][str(self.budget_used(budget))]
+        own = entry["methods"].get(label, {}).get("lr") if label else None
+        return float(entry["lr"] if own is None else own)
 
     def spec(self, budget: int, label: str) -> str:
         methods = self.content["budgets"][str(self.budget_used(budget))]["methods"]

@@ -34,7 +34,7 @@ from tfaug.trainers.distribution import make_strategy
 from tfaug.tuning.space import declare, effective_space
 
 field = cfglib.field
-TUNERS = ("random", "bayesian", "hyperband")
+TUNERS = ("random", "bayesian", "hyperband", "grid")
 OBJECTIVE = "val_accuracy"
 
 
@@ -42,7 +42,9 @@ OBJECTIVE = "val_accuracy"
 class TuningConfig(ClassifierTrainConfig):
     """A classifier config whose augmentation parameters (those not written in
     --augmentation) and, if the space names it, learning rate are searched."""
-    tuner: str = field("bayesian", "Search algorithm: random, bayesian or hyperband.")
+    tuner: str = field("bayesian", "Search algorithm: random, bayesian, hyperband or "
+                                   "grid (every combination of the space's lists of "
+                                   "values, in order, up to max_trials).")
     max_trials: int = field(10, "Trials to run (random and bayesian; hyperband sizes "
                                 "its brackets from epochs and hyperband_factor).")
     hyperband_factor: int = field(3, "hyperband: reduction factor between rounds.")
@@ -68,10 +70,17 @@ class TuningConfig(ClassifierTrainConfig):
         if self.tuner not in TUNERS:
             raise ConfigError(f"Unknown tuner {self.tuner!r}; choose one of "
                               f"{', '.join(TUNERS)}.")
-        if not effective_space(self.augmentation, self.space):
+        space = effective_space(self.augmentation, self.space)
+        if not space:
             raise ConfigError(f"Nothing to tune in {self.augmentation!r}: its parameters "
                               "are all written in the spec and the space names no other "
                               "(add e.g. \"lr\" to the space).")
+        ranges = sorted(k for k, v in space.items() if isinstance(v, dict))
+        if self.tuner == "grid" and ranges:
+            raise ConfigError(f"A grid search needs a list of values for every searched "
+                              f"parameter; {', '.join(ranges)} has a range: give it a "
+                              "list (e.g. \"lr\": [0.005, 0.01, 0.02]) or choose another "
+                              "tuner.")
         if self.max_trials < 1 or self.hyperband_factor < 2 or self.trial_seeds < 1:
             raise ConfigError("max_trials and trial_seeds must be >= 1, "
                               "hyperband_factor >= 2.")
@@ -210,6 +219,8 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
         return keras_tuner.BayesianOptimization(
             hypermodel, max_trials=config.max_trials,
             num_initial_points=config.initial_points, **common)
+    if config.tuner == "grid":
+        return keras_tuner.GridSearch(hypermodel, max_trials=config.max_trials, **common)
     return keras_tuner.Hyperband(hypermodel, max_epochs=config.epochs,
                                  factor=config.hyperband_factor, **common)
 
