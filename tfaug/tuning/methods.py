@@ -153,7 +153,7 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             if lr is not None:
                 search = dataclasses.replace(search, lr=lr)
             log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
-                f"{config.tuner} trials of {steps} steps, {config.trial_seeds} "
+                f"{search.tuner} trials of {steps} steps, {config.trial_seeds} "
                 f"seed(s) each)")
             directory = search_dir(out_dir, budget, label)
             summary = finished_search(search, directory) or take_over(
