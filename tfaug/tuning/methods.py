@@ -3,9 +3,10 @@
 At each budget: first the learning rate, searched for `none` (no augmentation); then
 every other method's parameters with that learning rate, each search with the same
 tuner and number of trials (a method whose space names "lr" searches its own, kept in
-its entry of tuned.json; `tuners` may give a method another search algorithm). An image-space part of a composed method that is a method
-of its own (`standard` in `standard+latent_random`) keeps its own tuned values; the
-latent parts are searched again in the composition. The result is tuned.json:
+its entry of tuned.json; `tuners` may give a method another search algorithm). An
+image-space part of a composed method that is a method of its own (`standard` in
+`standard+latent_random`) keeps its own tuned values; the latent parts are searched
+again in the composition. The result is tuned.json:
 
   {"training": {settings every run shares}, "budgets": {"10": {"lr": ...,
    "methods": {"standard": {"augmentation": "standard(pad=2,flip=true)",
