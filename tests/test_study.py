@@ -428,8 +428,8 @@ def test_tuned_values_reach_the_study_exactly(tmp_path):
         trained[label] = report["config"]["augmentation"]
         assert report["config"]["lr"] == entry["methods"].get(label, {}).get(
             "lr", entry["lr"])
-    assert f"(none_lr: its own, {entry['methods']['none_lr']['lr']:.3g} at 2)" in open(
-        os.path.join(out, "report.md")).read()
+    own = f"(learning rates of their own: none_lr {entry['methods']['none_lr']['lr']:.3g}"
+    assert own + " at 2)" in open(os.path.join(out, "report.md")).read()
     assert all(trained[label] == spec for label, spec in expected.items())
     from tfaug.augment import registry
     base, varied = registry.resolve(composed), registry.resolve(trained["slr_half"])

@@ -186,7 +186,9 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
              f"{config.momentum:g}{' Nesterov' if config.nesterov else ''}, "
              f"{config.schedule} learning rate from "
              + ", ".join(f"{lr:.3g} at {b}" for b, lr in lrs)
-             + "".join(f" ({m}: its own, {lr:.3g} at {b})" for (b, m), lr in own_lrs)
+             + (" (learning rates of their own: " + ", ".join(
+                 f"{m} {lr:.3g} at {b}" for (b, m), lr in own_lrs) + ")" if own_lrs
+                else "")
              + f", weight decay {config.weight_decay:g} {decay}. "
              + (f"Method values and learning rates: {config.tuned} (validation-split "
                 "tuning)." if config.tuned else "Method values: as written in the specs.")
