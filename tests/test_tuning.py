@@ -411,3 +411,18 @@ def test_trial_stopped_mid_seed_resumes_from_its_last_epoch(tmp_path, monkeypatc
             tmp_path, "*", "search", "trial_*", f"seed{seed}.json")))]
         assert len(records) == 2 and records[0] == records[1]
     assert not glob.glob(os.path.join(trial_dir, "seed*_backup"))
+
+
+def test_grid_search_cut_in_a_trial_resumes_and_takes_every_value_once(tmp_path):
+    grid = [0.004, 0.02, 0.1]
+    config = _config(tmp_path, tuner="grid", augmentation="none", space={"lr": grid},
+                     max_trials=3, retrain_best=False)
+    out = str(tmp_path / "tune")
+    _Interrupt.started, _Interrupt.at = 0, 2
+    with pytest.raises(KeyboardInterrupt):
+        _quiet(config, out, callbacks=[_Interrupt()])
+    _Interrupt.started, _Interrupt.at = 0, None
+    summary = _quiet(config, out, callbacks=[_Interrupt()])
+    assert _Interrupt.started == 2  # the cut trial and the last, not the first
+    assert sorted(t["values"]["lr"] for t in summary["trials"]) == grid
+    assert all(t["status"] == "COMPLETED" for t in summary["trials"])

@@ -11,6 +11,7 @@ and its hyperparameters (the HParams dashboard) under out_dir/tensorboard.
 
 import dataclasses
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -206,6 +207,24 @@ def _atomic_save(callback):
     return save
 
 
+class GridOracle(keras_tuner.Oracle):
+    """A grid search that resumes. Keras Tuner's GridSearchOracle keeps its place in
+    the grid in memory only, so a reloaded search fails on its next trial (KeyError
+    in its _ordered_ids); this one derives the place from the trials on record: the
+    first combination, in the order of each parameter's values, no trial has taken."""
+
+    def populate_space(self, trial_id):
+        space = self.get_space().space
+        names = [hp.name for hp in space]
+        taken = {tuple(t.hyperparameters.values.get(n) for n in names)
+                 for t in self.trials.values()}
+        for combination in itertools.product(*(list(hp.values) for hp in space)):
+            if combination not in taken:
+                return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                        "values": dict(zip(names, combination))}
+        return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+
+
 def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
     # Keras Tuner draws a random seed for a falsy one: seed 0 gets a fixed stand-in.
     seed = config.seed if config.seed else 2**31 - 1
@@ -220,7 +239,9 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
             hypermodel, max_trials=config.max_trials,
             num_initial_points=config.initial_points, **common)
     if config.tuner == "grid":
-        return keras_tuner.GridSearch(hypermodel, max_trials=config.max_trials, **common)
+        oracle = GridOracle(objective=common.pop("objective"), seed=common.pop("seed"),
+                            max_trials=config.max_trials)
+        return keras_tuner.Tuner(oracle, hypermodel, **common)
     return keras_tuner.Hyperband(hypermodel, max_epochs=config.epochs,
                                  factor=config.hyperband_factor, **common)
 
