@@ -151,7 +151,8 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
         def run(label, spec, space, lr=None):
             steps = config.steps(budget, label)
             search = config.search(budget, spec, space, label)
-            if lr is not None:
+            own_lr = "lr" in space  # searched, not the one given
+            if lr is not None and not own_lr:
                 search = dataclasses.replace(search, lr=lr)
             log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
                 f"{search.tuner} trials of {steps} steps, {config.trial_seeds} "
@@ -163,7 +164,7 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
                     lambda: publish(out_dir, publish_dir)) if publish_dir else None)
             best = summary["best"]
             _merge(out_dir, head, budget, config.steps(budget), steps, label, best,
-                   len(summary["trials"]), own_lr=label != "none" and "lr" in space)
+                   len(summary["trials"]), own_lr=own_lr and label != "none")
             write_curves(out_dir, config.initial_points)
             if publish_dir:
                 publish(out_dir, publish_dir)
@@ -176,10 +177,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
         ours = sorted((s for s in mine if s[0] == budget),  # parts before compositions
                       key=lambda s: len(registry.resolve(s[2])))
         for _, label, spec in ours:
-            space = config.spaces.get(label, {})
             run(label, with_own_values(spec, _own_values(out_dir, budget, spec, config,
                                                          log)),
-                space, None if "lr" in space else lr)
+                config.spaces.get(label, {}), lr)
     return io.read_json(os.path.join(out_dir, "tuned.json"))
 
 

@@ -161,15 +161,11 @@ class MethodHyperModel(keras_tuner.HyperModel):
 
     def _train_seed(self, model, seed, train_ds, val_ds, fit_kwargs,
                     callbacks=()) -> float:
-        """The final validation accuracy of `model` trained with `seed`'s data. In a
-        trial directory (set by `tune` as each trial starts) a seed's training is
+        """The final validation accuracy of `model` trained with `seed`'s data. In the
+        trial's directory (set by `tune` as each trial starts) a seed's training is
         backed up at every epoch end and its score recorded once finished, so a trial
         interrupted in a former sitting goes on from its last epoch, on the batches
         it would have seen, and does not train its finished seeds again."""
-        if self.trial_dir is None:
-            history = model.fit(train_ds, validation_data=val_ds, callbacks=callbacks,
-                                **fit_kwargs)
-            return float(history.history[OBJECTIVE][-1])
         record = os.path.join(self.trial_dir, f"seed{seed}.json")
         finished = io.read_json(record)
         if finished is not None:
