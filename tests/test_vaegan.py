@@ -107,6 +107,19 @@ def test_interrupted_training_resumes_at_its_epoch_and_step(tmp_path):
     assert vaegan.load(str(tmp_path / "export")).config.latent_dim == 3
 
 
+def test_corrupt_backup_is_a_named_error(tmp_path):
+    config = cfglib.from_dict(VAEGANTrainConfig, dict(
+        dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data", n_train=16,
+                                                 n_test=8),
+        latent_dim=3, width=4, batch_size=8, epochs=1, steps_per_epoch=1, jit=False))
+    backup = tmp_path / "run" / "backup"
+    backup.mkdir(parents=True)
+    (backup / "latest.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(vaegan.CheckpointError,
+                       match="backup.*cannot be restored.*delete that directory"):
+        train_vaegan(config, str(tmp_path / "run"), verbose=0)
+
+
 def test_class_specific_models_encode_and_decode_each_image_with_its_class():
     model = vaegan.ClassSpecificVAEGAN(TINY, num_classes=3)
     x, classes = _images(4), np.array([2, 0, 1, 2])

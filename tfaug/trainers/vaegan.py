@@ -98,7 +98,7 @@ def fit_one(model: VAEGAN, config: VAEGANTrainConfig, out_dir: str, train, grid,
                                     config.steps_per_epoch, double_checkpoint=True,
                                     delete_checkpoint=False)
     backup.set_model(model)
-    backup.on_train_begin()  # restored first: the step count places the batch stream
+    backup.restore()  # first: the step count places the batch stream
     position = int(model.optimizers[0].iterations.numpy())
     images = data.train_pipeline(train, config.batch_size, seed=config.seed,
                                  drop_remainder=True, repeat=True).map(lambda x, y: x)
