@@ -71,6 +71,7 @@ def test_resumed_run_continues_the_same_steps(tmp_path):
     np.testing.assert_allclose([c["train_bpd"] for c in report["curve"]],
                                [c["train_bpd"] for c in whole_report["curve"]], rtol=1e-4)
     assert report["steps_this_run"] == 10 and report["train_seconds"] > 0
+    assert report["train_cpu_seconds"] > 0  # both sittings' steps, from the scalars
     assert int(second.step.numpy()) == 20 and int(second.optimizer.iterations) == 20
     for a, b in zip(_weights(whole), _weights(second)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -237,6 +237,40 @@ def test_cost_table_gives_ratios_to_none_and_the_flows_share(tmp_path):
     assert os.path.getsize(os.path.join(out, "cost.png")) > 0
 
 
+def test_cost_table_measures_cpu_seconds_when_every_run_recorded_them(tmp_path):
+    config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10,),
+                     seeds=(3,))
+    # wall clock swayed by other processes on the cores; the CPU seconds (the work)
+    # are 4, 4, 4 for none and 8, 8, 8 for the method: 2x on every seed
+    wall = {"none": (2.0, 8.0, 4.0), "latent_random": (6.0, 8.0, 12.0)}
+    cpu = {"none": (4.0, 4.0, 4.0), "latent_random": (8.0, 8.0, 8.0)}
+    rows = [{**r, "train_seconds": wall[r["method"]][r["seed"]],
+             "cpu_seconds": cpu[r["method"]][r["seed"]]}
+            for r in _fake_rows(config, budgets=(10,))]
+    with open(os.path.join(config.flow, "report.json"), "w") as f:
+        json.dump({"train_seconds": 600.0, "steps": 100}, f)
+    report = study.markdown_report(rows, config)
+    assert "CPU seconds per run" in report
+    assert "| none | 4 |" in report and "| latent_random | 8 (2.00x [2.00, 2.00]) |" \
+        in report
+    assert "trained for 600 s of wall clock once" in report  # not added to CPU time
+    with open(os.path.join(config.flow, "report.json"), "w") as f:
+        json.dump({"train_seconds": 600.0, "train_cpu_seconds": 1080.0, "steps": 100}, f)
+    report = study.markdown_report(rows, config)
+    assert "trained for 1080 CPU seconds (18 min, 100 steps) once" in report
+    assert "that is 360 CPU seconds per run" in report
+    rows[0]["cpu_seconds"] = float("nan")  # one run from before CPU time was recorded
+    report = study.markdown_report(rows, config)
+    assert "Training seconds per run" in report and "CPU seconds per run" not in report
+    assert "| latent_random | 9 (2.08x [0.43, 10.05]) |" in report
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    study.write_outputs(out, rows, config)
+    read = {(r["method"], r["seed"]): r["cpu_seconds"]
+            for r in study.read_rows(os.path.join(out, "results.csv"))}
+    assert read[("latent_random", 2)] == 8.0 and np.isnan(read[("none", 0)])
+
+
 def test_frontier_places_each_method_by_paired_cost_ratio_and_gain(tmp_path):
     from conftest import run_script
     from tfaug.study.report import frontier_points

@@ -18,7 +18,7 @@ from conftest import make_mnist_dir, run_script, save_tiny_flow, ROOT
 
 TIMEOUT = 600
 # Columns that measure time, which differ between any two runs.
-TIMES = ("train_seconds", "step_seconds", "wall_time_s")
+TIMES = ("train_seconds", "cpu_seconds", "step_seconds", "wall_time_s")
 
 
 def _results(out_dir):

@@ -61,6 +61,7 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
     assert os.listdir(tmp_path / "tensorboard" / "images")
     # compiled step time: below the run's seconds per step, which include tracing
     assert 0 < report["step_seconds"] < report["train_seconds"] / 8
+    assert 0 < report["train_cpu_seconds"] < 4 * report["train_seconds"]  # 1-2 cores
     after = flows.load(flow_dir).variables  # the file is untouched...
     assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, after))
 
@@ -101,7 +102,9 @@ def test_step_seconds_leave_out_validation_and_the_compiling_epoch(tmp_path,
     clock = iter([0, 8, 9, 10,  # epoch 0 (compiles): 10 s, validation 1 s
                   10, 13, 15, 16,  # epoch 1: 6 s, validation 2 s
                   16, 19, 20, 21])  # epoch 2: 5 s, validation 1 s
+    cpu = iter([100, 103, 103, 107, 107, 110])  # CPU seconds: 3, 4, 3 per epoch
     monkeypatch.setattr(classifier.time, "time", lambda: float(next(clock)))
+    monkeypatch.setattr(classifier.time, "process_time", lambda: float(next(cpu)))
     path = str(tmp_path / "epoch_seconds.json")
     timer = classifier.EpochSeconds(path)
     for epoch in range(3):
@@ -109,10 +112,13 @@ def test_step_seconds_leave_out_validation_and_the_compiling_epoch(tmp_path,
         timer.on_test_begin()
         timer.on_test_end()
         timer.on_epoch_end(epoch)
-    assert timer.total == 21
+    assert (timer.total, timer.cpu_total) == (21, 10)
     assert timer.step_seconds(steps_per_epoch=4) == 1.0  # 4 s of training per 4 steps
     resumed = classifier.EpochSeconds(path)  # read back, as a resumed run does
-    assert (resumed.total, resumed.step_seconds(4)) == (21, 1.0)
+    assert (resumed.total, resumed.cpu_total, resumed.step_seconds(4)) == (21, 10, 1.0)
+    with open(path, "w") as f:  # a file from before CPU time was recorded
+        json.dump({"epochs": {"0": 10.0, "1": 6.0}, "validation": {"0": 1.0}}, f)
+    assert np.isnan(classifier.EpochSeconds(path).cpu_total)
     with open(path, "w") as f:  # a file from before validation was timed
         json.dump({"0": 10.0, "1": 6.0}, f)
     legacy = classifier.EpochSeconds(path)

@@ -24,12 +24,13 @@ from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
 
 COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
            "augmentation", "lr", "steps", "val_accuracy", "test_accuracy",
-           "val_last_quarter_gain", "train_seconds", "step_seconds", "wall_time_s",
-           "train_size", "optimizer_steps")
+           "val_last_quarter_gain", "train_seconds", "cpu_seconds", "step_seconds",
+           "wall_time_s", "train_size", "optimizer_steps")
 _NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": int,
             "optimizer_steps": int, "model_width": float, "lr": float,
             "val_accuracy": float, "test_accuracy": float, "val_last_quarter_gain": float,
-            "train_seconds": float, "step_seconds": float, "wall_time_s": float}
+            "train_seconds": float, "cpu_seconds": float, "step_seconds": float,
+            "wall_time_s": float}
 IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
 
 
@@ -40,7 +41,8 @@ OUTPUTS = ("results.csv", "results.json", "report.md", "accuracy.png", "cost.png
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
     """results.csv, results.json, report.md (from results.csv) and the plots (the
     files of OUTPUTS that apply)."""
-    rows = sorted(({"step_seconds": math.nan, **r} for r in rows),  # older rows lack it
+    rows = sorted(({"step_seconds": math.nan, "cpu_seconds": math.nan, **r}
+                   for r in rows),  # older rows lack them
                   key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
                                  r["seed"]))
     buffer = _io.StringIO()
@@ -376,25 +378,26 @@ def shipped_flow_report(config) -> Optional[Tuple[str, dict]]:
     return (directory, report) if isinstance(report, dict) and report else None
 
 
-def flow_cost(config) -> Optional[dict]:
-    """How long the study's flow took to train ({"seconds", "steps", "directory"}),
-    from the report exported with it; None when the study uses no flow or its report
-    does not say."""
+def flow_cost(config, key: str = "train_seconds") -> Optional[dict]:
+    """How long the study's flow took to train ({"seconds", "steps", "directory"}):
+    wall-clock seconds, or with key "cpu_seconds" its CPU seconds, from the report
+    exported with it; None when the study uses no flow or its report does not say."""
     found = shipped_flow_report(config)
-    if not found or not found[1].get("train_seconds"):
+    field = {"train_seconds": "train_seconds", "cpu_seconds": "train_cpu_seconds"}[key]
+    if not found or not found[1].get(field):
         return None
     directory, report = found
     root = os.path.dirname(cfglib.PRESET_DIR)
     inside = os.path.abspath(directory).startswith(os.path.abspath(root) + os.sep)
-    return {"seconds": float(report["train_seconds"]), "steps": report.get("steps"),
+    return {"seconds": float(report[field]), "steps": report.get("steps"),
             "directory": os.path.relpath(directory, root) if inside else directory}
 
 
-def _flow_share(rows, config) -> Optional[dict]:
+def _flow_share(rows, config, key: str = "train_seconds") -> Optional[dict]:
     """flow_cost with the methods that use the flow ("methods"), how many runs do
     ("runs") and the flow's seconds per such run ("per_run"); None without a flow or
     its time."""
-    flow = flow_cost(config)
+    flow = flow_cost(config, key)
     users = [r for r in rows if registry.needs_flow(r["augmentation"])]
     if not flow or not users:
         return None
@@ -402,10 +405,20 @@ def _flow_share(rows, config) -> Optional[dict]:
             "per_run": flow["seconds"] / len(users)}
 
 
-def cost_ratio(rows, budget, method, baseline="none") -> Optional[Paired]:
-    """Training seconds of `method` over `baseline`'s at `budget`, paired by seed
-    (stats.paired_ratio); None without a seed in common."""
-    mine, base = (by_seed(rows, budget, m, key="train_seconds") for m in (method, baseline))
+def cost_key(rows) -> str:
+    """What the cost table and plot measure: "cpu_seconds" when every run of the
+    main grid recorded its CPU seconds (the work it did, whatever else shared the
+    cores), else "train_seconds" (wall clock)."""
+    main = [r for r in rows if r["variant"] == MAIN]
+    return "cpu_seconds" if main and all(
+        math.isfinite(r.get("cpu_seconds", math.nan)) for r in main) else "train_seconds"
+
+
+def cost_ratio(rows, budget, method, baseline="none", key="train_seconds"
+               ) -> Optional[Paired]:
+    """Seconds (column `key`) of `method` over `baseline`'s at `budget`, paired by
+    seed (stats.paired_ratio); None without a seed in common."""
+    mine, base = (by_seed(rows, budget, m, key=key) for m in (method, baseline))
     return paired_ratio(mine, base) if set(mine) & set(base) else None
 
 
@@ -415,30 +428,45 @@ def _with_interval(d: Paired, fmt: str, unit: str = "") -> str:
     return f"{mean} [{d.low:{fmt}}, {d.high:{fmt}}]" if d.n > 1 else mean
 
 
+_COST_MEASURES = {
+    "train_seconds": "Training seconds per run (mean over seeds: the epochs including "
+                     "their validation, plus encoding cached latents), 2 CPU cores.",
+    "cpu_seconds": "CPU seconds per run (mean over seeds: the process's CPU time, "
+                   "every thread, in the epochs including their validation, plus "
+                   "encoding cached latents): the work a run did, whatever else shared "
+                   "the machine's 2 cores (wall-clock seconds: train_seconds in "
+                   "results.csv)."}
+
+
 def _cost_section(rows, methods, budgets, head, rule, config):
-    lines = ["", "## Cost", "", "Training seconds per run (mean over seeds: the epochs "
-             "including their validation, plus encoding cached latents), 2 CPU cores. "
-             "In brackets the ratio to `none`'s at the same budget, paired by seed (the "
-             "geometric mean of the per-seed ratios with its 95% t interval), so that a "
-             "change in the machine's speed between seeds cancels. Plot: cost.png.",
-             "", head, rule]
+    key = cost_key(rows)
+    lines = ["", "## Cost", "", _COST_MEASURES[key] + " In brackets the ratio to "
+             "`none`'s at the same budget, paired by seed (the geometric mean of the "
+             "per-seed ratios with its 95% t interval), so that a change in the "
+             "machine's speed between seeds cancels. Plot: cost.png.", "", head, rule]
     for m in methods:
         cells = []
         for b in budgets:
-            t = mean_seconds(rows, b, m)
-            r = cost_ratio(rows, b, m) if m != "none" else None
+            t = mean_seconds(rows, b, m, key=key)
+            r = cost_ratio(rows, b, m, key=key) if m != "none" else None
             ratio = f" ({_with_interval(r, '.2f', 'x')})" if r else ""
             cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    flow = _flow_share(rows, config)
+    flow = _flow_share(rows, config, key)
+    unit = "CPU seconds" if key == "cpu_seconds" else "s"
     if flow:
         lines += ["", f"The flow these latent methods use ({flow['directory']}) trained "
-                  f"for {flow['seconds']:.0f} s ({flow['seconds'] / 60:.0f} min"
+                  f"for {flow['seconds']:.0f} {unit} ({flow['seconds'] / 60:.0f} min"
                   + (f", {flow['steps']} steps" if flow.get("steps") else "")
                   + f") once, without labels. Amortised over the {flow['runs']} runs "
-                  f"of this study that use it, that is {flow['per_run']:.0f} s per run on "
-                  "top of the seconds above (the hollow markers in cost.png); a study of "
-                  "one run would pay all of it."]
+                  f"of this study that use it, that is {flow['per_run']:.0f} {unit} per "
+                  "run on top of the seconds above (the hollow markers in cost.png); a "
+                  "study of one run would pay all of it."]
+    elif key == "cpu_seconds" and (wall := _flow_share(rows, config)):
+        lines += ["", f"The flow these latent methods use ({wall['directory']}) trained "
+                  f"for {wall['seconds']:.0f} s of wall clock once, without labels "
+                  f"({wall['per_run']:.0f} s per run of this study that uses it); its "
+                  "CPU seconds were not recorded, so it is not added above."]
     return lines
 
 
@@ -504,17 +532,18 @@ def plot_accuracy(rows, config) -> bytes:
 
 
 def plot_cost(rows, config) -> bytes:
-    """PNG bytes: test accuracy against training seconds, one panel per budget; for
+    """PNG bytes: test accuracy against cost (cost_key), one panel per budget; for
     latent methods a hollow marker adds their share of the flow's training time."""
     plt = plots.pyplot()
     methods, budgets = _methods_and_budgets(rows, config)
-    flow = _flow_share(rows, config)
+    key = cost_key(rows)
+    flow = _flow_share(rows, config, key)
     fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
                              squeeze=False)
     for ax, b in zip(axes[0], budgets):
         for m in methods + ["none (matched compute)"]:
             variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
-            pts = [(r["train_seconds"], r["test_accuracy"]) for r in rows
+            pts = [(r.get(key, math.nan), r["test_accuracy"]) for r in rows
                    if r["variant"] == variant and r["method"] == name
                    and r["labels_per_class"] == b]
             if pts:
@@ -527,7 +556,8 @@ def plot_cost(rows, config) -> bytes:
                             color=bar[0].get_color())
                     ax.plot(shifted, 100 * np.mean(a), "o", mfc="none",
                             color=bar[0].get_color())
-        _budget_panel(ax, b, "training seconds per run (2 CPU cores)",
+        _budget_panel(ax, b, "CPU seconds per run" if key == "cpu_seconds" else
+                      "training seconds per run (2 CPU cores)",
                       "test accuracy (%)")
     axes[0][-1].legend(fontsize=6)
     return plots.png(fig, plt)

@@ -347,6 +347,8 @@ def row(report: dict, run: Run) -> dict:
             "val_last_quarter_gain": gain,
             "train_seconds": float(report["train_seconds"])
             + float(report.get("cache_seconds", 0.0)),
+            "cpu_seconds": float(report.get("train_cpu_seconds", float("nan")))
+            + float(report.get("cache_cpu_seconds", 0.0)),
             "step_seconds": float(report.get("step_seconds", float("nan"))),
             "wall_time_s": float(report["wall_time_s"]),
             "train_size": int(report["sizes"]["train"]),

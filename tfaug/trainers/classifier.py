@@ -366,9 +366,10 @@ def fit_datasets(config: ClassifierTrainConfig, splits: Splits, latent_models: d
 
 
 class EpochSeconds(keras.callbacks.Callback):
-    """Records each finished epoch's duration and the part of it spent on validation
-    in `path` (JSON, atomic), across resumes: an interrupted epoch is counted once,
-    when it is run again."""
+    """Records each finished epoch's duration, the part of it spent on validation and
+    the process's CPU seconds in it, in `path` (JSON, atomic), across resumes: an
+    interrupted epoch is counted once, when it is run again. CPU seconds (every
+    thread of the process) measure the work whatever else shares the cores."""
 
     def __init__(self, path):
         super().__init__()
@@ -378,9 +379,11 @@ class EpochSeconds(keras.callbacks.Callback):
             saved = {"epochs": saved, "validation": {}}
         self.seconds = saved.get("epochs", {})
         self.validation = saved.get("validation", {})
+        self.cpu = saved.get("cpu", {})
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start, self._validating = str(epoch), time.time(), 0.0
+        self._epoch, self._validating = str(epoch), 0.0
+        self._start, self._cpu_start = time.time(), time.process_time()
 
     def on_test_begin(self, logs=None):
         self._test_start = time.time()
@@ -391,11 +394,21 @@ class EpochSeconds(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.seconds[self._epoch] = time.time() - self._start
         self.validation[self._epoch] = self._validating
-        io.write_json(self.path, {"epochs": self.seconds, "validation": self.validation})
+        self.cpu[self._epoch] = time.process_time() - self._cpu_start
+        io.write_json(self.path, {"epochs": self.seconds, "validation": self.validation,
+                                  "cpu": self.cpu})
 
     @property
     def total(self) -> float:
         return float(sum(self.seconds.values()))
+
+    @property
+    def cpu_total(self) -> float:
+        """CPU seconds of the finished epochs; nan if an epoch was timed before CPU
+        time was recorded."""
+        if set(self.seconds) - set(self.cpu):
+            return float("nan")
+        return float(sum(self.cpu.values()))
 
     def step_seconds(self, steps_per_epoch: int) -> float:
         """Seconds per optimizer step once compiled: the median over epochs after the
@@ -455,9 +468,10 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     backup.set_model(model)
     backup.restore()
     position = int(model.optimizer.iterations.numpy())
-    cache_start = time.time()
+    cache_start, cache_cpu_start = time.time(), time.process_time()
     train_ds, val_ds = fit_datasets(config, splits, latent_models, start_batch=position)
     cache_seconds = time.time() - cache_start
+    cache_cpu_seconds = time.process_time() - cache_cpu_start
     grid = splits.val if len(splits.val) >= 8 else splits.train
     grid_x = data.to_unit_float(grid.images[:8])
     grid_y = tf.one_hot(grid.labels[:8], k)
@@ -499,7 +513,9 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
         "unlabelled_latents_cached": cached_pool_model(config, latent_models)
         is not None,
         "cache_seconds": cache_seconds,
+        "cache_cpu_seconds": cache_cpu_seconds,
         "train_seconds": epoch_seconds.total,
+        "train_cpu_seconds": epoch_seconds.cpu_total,
         "step_seconds": epoch_seconds.step_seconds(steps),
         "train_images_per_second": epochs_run * steps * config.batch_size / fit_time,
         "wall_time_s": time.time() - started,

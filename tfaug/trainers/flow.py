@@ -14,6 +14,7 @@ evaluations: N replicas train as one process with the same global batch would.
 """
 
 import dataclasses
+import math
 import os
 import time
 from typing import Optional, Tuple
@@ -288,6 +289,7 @@ class FlowTrainer:
         log(self.restore_or_initialize())
         start_step, start = int(self.step.numpy()), time.time()
         window, window_start, window_t = [], start_step, time.time()
+        window_cpu = time.process_time()
         # Over the steps left: Progbar's ETA assumes every counted step took time.
         bar = keras.utils.Progbar(max(cfg.train_steps - start_step, 1),
                                   stateful_metrics=["bpd", "img/s"]) \
@@ -319,12 +321,15 @@ class FlowTrainer:
                         tf.summary.scalar("train/lr", float(
                             self.optimizer.learning_rate))
                         tf.summary.scalar("train/images_per_second", speed)
+                        tf.summary.scalar("train/cpu_seconds_per_step", (
+                            time.process_time() - window_cpu) / (step - window_start))
                         tf.summary.scalar("train/skipped_steps", int(self.skipped.numpy()))
                     if bar:
                         bar.update(step - start_step,
                                    [("bpd", float(np.mean(window))),
                                           ("img/s", speed)])
                     window, window_start, window_t = [], step, time.time()
+                    window_cpu = time.process_time()
                 if step % cfg.eval_every == 0 and self.chief:
                     test_bpd = self.evaluate(cfg.eval_examples)
                     with self.writer.as_default(step=step):
@@ -357,10 +362,13 @@ class FlowTrainer:
         curve = [{"step": s, **({"train_bpd": train[s]} if s in train else {}),
                   **({"test_bpd": test[s]} if s in test else {})}
                  for s in sorted(set(train) | set(test))]
-        seconds, previous = 0.0, 0
+        cpu_per_step = scalars.get("train/cpu_seconds_per_step", {})
+        seconds, cpu, previous = 0.0, 0.0, 0
         for s in sorted(speed):
             seconds += (s - previous) * self.config.batch_size / max(speed[s], 1e-9)
+            cpu += (s - previous) * cpu_per_step.get(s, math.nan)
             previous = s
         return {"curve": curve, "train_seconds": seconds,
+                "train_cpu_seconds": cpu if math.isfinite(cpu) and speed else None,
                 "train_images_per_second": previous * self.config.batch_size / seconds
                 if seconds else None}
