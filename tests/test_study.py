@@ -271,6 +271,18 @@ def test_cost_table_measures_cpu_seconds_when_every_run_recorded_them(tmp_path):
     assert read[("latent_random", 2)] == 8.0 and np.isnan(read[("none", 0)])
 
 
+def test_reports_show_paths_from_the_root_of_the_checkout_that_holds_them(tmp_path):
+    (tmp_path / "main" / ".git").mkdir(parents=True)  # a clone
+    (tmp_path / "runner").mkdir()  # a worktree: .git is a file
+    (tmp_path / "runner" / ".git").write_text("gitdir: ../main/.git/worktrees/runner\n")
+    assert cfglib.shown(str(tmp_path / "main" / "docs" / "tuned.json")) == \
+        os.path.join("docs", "tuned.json")
+    assert cfglib.shown(str(tmp_path / "runner" / "flows" / "a")) == \
+        os.path.join("flows", "a")
+    outside = str(tmp_path / "elsewhere" / "tuned.json")
+    assert cfglib.shown(outside) == outside
+
+
 def test_frontier_places_each_method_by_paired_cost_ratio_and_gain(tmp_path):
     from conftest import run_script
     from tfaug.study.report import frontier_points

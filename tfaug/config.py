@@ -147,6 +147,17 @@ def from_root(path: str) -> str:
     return os.path.join(os.path.dirname(PRESET_DIR), path)
 
 
+def shown(path: str) -> str:
+    """A path as a report should print it: relative to the root of the repository
+    (any checkout) that holds it, else as given."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while directory != os.path.dirname(directory):
+        if os.path.exists(os.path.join(directory, ".git")):
+            return os.path.relpath(os.path.abspath(path), directory)
+        directory = os.path.dirname(directory)
+    return path
+
+
 def to_dict(config) -> Dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(config).items()}

@@ -192,8 +192,9 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
                  f"{m} {lr:.3g} at {b}" for (b, m), lr in own_lrs) + ")" if own_lrs
                 else "")
              + f", weight decay {config.weight_decay:g} {decay}. "
-             + (f"Method values and learning rates: {config.tuned} (validation-split "
-                "tuning)." if config.tuned else "Method values: as written in the specs.")
+             + (f"Method values and learning rates: {cfglib.shown(config.tuned)} "
+                "(validation-split tuning)." if config.tuned
+                else "Method values: as written in the specs.")
              + " All numbers are computed from results.csv."
              + _data_note(config)]
     lines += _accuracy_section(table, methods, budgets, head, rule)
@@ -387,10 +388,8 @@ def flow_cost(config, key: str = "train_seconds") -> Optional[dict]:
     if not found or not found[1].get(field):
         return None
     directory, report = found
-    root = os.path.dirname(cfglib.PRESET_DIR)
-    inside = os.path.abspath(directory).startswith(os.path.abspath(root) + os.sep)
     return {"seconds": float(report[field]), "steps": report.get("steps"),
-            "directory": os.path.relpath(directory, root) if inside else directory}
+            "directory": cfglib.shown(directory)}
 
 
 def _flow_share(rows, config, key: str = "train_seconds") -> Optional[dict]:
