@@ -79,6 +79,12 @@ case "${1:-status}" in
     pgrep -af -- "bin/tune_methods.py|bin/study.py" | cut -c1-160
     for log in "$ROOT"/runs/tune_*/shard*.log "$ROOT"/runs/study_*/study.log; do
       [ -f "$log" ] && echo "== $log" && grep -v "oneDNN\|^$" "$log" | tail -n 2 | cut -c1-160
-    done ;;
+    done
+    echo "== finished trials per search (docs/tuning)"
+    for search in "$ROOT"/docs/tuning/*/lpc*/*/search; do
+      [ -d "$search" ] || continue
+      done_=$(grep -l '"status": "COMPLETED"' "$search"/trial_*/trial.json 2>/dev/null | wc -l)
+      name=${search#"$ROOT"/docs/tuning/}; echo "${name%/search}: $done_,"
+    done | paste -sd' ' | fold -s -w 150 ;;
   *) echo "usage: $0 start|stop|pause|resume|status"; exit 1 ;;
 esac
