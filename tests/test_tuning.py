@@ -4,6 +4,7 @@ resumable, HParams summaries in the event files, clear errors for bad search spa
 import glob
 import json
 import os
+import re
 
 import keras
 import keras_tuner
@@ -329,7 +330,7 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
                   flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
                   model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2,),
                   steps_by_budget=(2,), max_trials=2, tuner="random", seed=7,
-                  methods=("standard",))
+                  methods=("standard", "standard+cutout"))
     earlier = tune_methods(cfglib.from_dict(MethodsTuningConfig, common),
                            str(tmp_path / "earlier"), log=lambda _: None,
                            publish_dir=str(tmp_path / "docs"))
@@ -338,15 +339,22 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
     monkeypatch.setattr(methods, "tune", lambda config, *a, **k: ran.append(
         config.augmentation) or steps.append(config.steps_per_epoch) or tune(
         config, *a, **k))
-    later_config = {**common, "methods": ("standard", "latent_random"),
+    later_config = {**common, "methods": ("latent_random", "standard+cutout",
+                                          "standard"),
                     "method_steps": {"latent_random": (4,)},  # a schedule of its own
                     "reuse": (str(tmp_path / "docs"),)}
+    lines = []
     later = tune_methods(cfglib.from_dict(MethodsTuningConfig, later_config),
-                         str(tmp_path / "later"), log=lambda _: None)
+                         str(tmp_path / "later"), log=lines.append)
     assert ran == ["latent_random"] and steps == [4]
+    # what needs no training goes first, parts before compositions: the composition
+    # finished earlier is not kept waiting behind a search that trains
+    order = [m.group(1) for m in map(re.compile(r"per class\] tuning ([^:]+):").search,
+                                     lines) if m]
+    assert order == ["none", "standard", "standard+cutout", "latent_random"]
     assert later["budgets"]["2"]["methods"]["latent_random"]["steps"] == 4
     assert later["budgets"]["2"]["lr"] == earlier["budgets"]["2"]["lr"]
-    for label in ("none", "standard"):
+    for label in ("none", "standard", "standard+cutout"):
         assert later["budgets"]["2"]["methods"][label] == \
             earlier["budgets"]["2"]["methods"][label]
     assert "| standard |" in (tmp_path / "later" / "curves.md").read_text()
@@ -358,7 +366,8 @@ def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,
     tune_methods(cfglib.from_dict(MethodsTuningConfig, {
         **common, "max_trials": 1, "reuse": (str(tmp_path / "docs"),)}),
         str(tmp_path / "other"), log=lambda _: None)
-    assert ran == ["none", "standard"]
+    assert ran[:2] == ["none", "standard"] and len(ran) == 3
+    assert ran[2].startswith("standard(") and ran[2].endswith(")+cutout")
     with pytest.raises(ConfigError, match="reuse: no tuning records at .*nowhere"):
         cfglib.from_dict(MethodsTuningConfig, {
             **common, "reuse": (str(tmp_path / "nowhere"),)}).validate()

@@ -174,8 +174,9 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
         if index == 0:
             run("none", "none", {"lr": config.lr_space})
         lr = _finished(out_dir, budget, "none", config, log)["lr"]
-        ours = sorted((s for s in mine if s[0] == budget),  # parts before compositions
-                      key=lambda s: len(registry.resolve(s[2])))
+        ours = sorted((s for s in mine if s[0] == budget), key=lambda s: (
+            not _recorded(out_dir, config, budget, s[1], s[2]),  # no training first
+            len(registry.resolve(s[2]))))  # parts before compositions
         for _, label, spec in ours:
             run(label, with_own_values(spec, _own_values(out_dir, budget, spec, config,
                                                          log)),
@@ -218,6 +219,19 @@ def take_over(search: TuningConfig, budget: int, label: str, earlier: Tuple[str,
     return None
 
 
+def _recorded(out_dir: str, config: MethodsTuningConfig, budget: int, label: str,
+              spec: str) -> bool:
+    """Whether the search of `label` and those of the parts it takes its values from
+    have summaries here or in the `reuse` records: a guess that it needs no training
+    (its settings are checked when it runs), so it is done before the searches that
+    train and its values do not wait behind theirs."""
+    labels = [label, *_parts_with_own_values(spec, config)]
+    roots = [out_dir, *(cfglib.from_root(d) for d in config.reuse)]
+    return all(any(os.path.exists(os.path.join(search_dir(root, budget, name),
+                                               "summary.json")) for root in roots)
+               for name in labels)
+
+
 def search_dir(out_dir: str, budget: int, label: str) -> str:
     return os.path.join(out_dir, f"lpc{budget}", label)
 
@@ -239,14 +253,19 @@ def _finished(out_dir: str, budget: int, label: str, config: MethodsTuningConfig
         time.sleep(poll_seconds)
 
 
-def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
-    """The tuned specs of the image-space parts of composed `spec` that are methods
-    of this tuning (they keep their own values in the composition)."""
+def _parts_with_own_values(spec: str, config: MethodsTuningConfig) -> List[str]:
+    """The image-space parts of composed `spec` that are methods of this tuning: they
+    keep their own tuned values in the composition."""
     parts = registry.resolve(spec)
     tuned = {named(m)[0] for m in config.methods}
-    return {p.name: _finished(out_dir, budget, p.name, config, log)["augmentation"]
-            for p in parts if len(parts) > 1 and p.name in tuned
-            and p.name not in registry.LATENT_MODEL}
+    return [p.name for p in parts if len(parts) > 1 and p.name in tuned
+            and p.name not in registry.LATENT_MODEL]
+
+
+def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
+    """The tuned specs of `spec`'s parts with values of their own."""
+    return {name: _finished(out_dir, budget, name, config, log)["augmentation"]
+            for name in _parts_with_own_values(spec, config)}
 
 
 def _merge(out_dir, head, budget, steps, method_steps, label, best, trials,
