@@ -115,6 +115,12 @@ def _fake_rows(config, budgets=(10, 50), seeds=3, seed=0):
             for b in budgets for m in config.methods for s in range(seeds)]
 
 
+def _per_seed(rows, **columns):
+    """rows with each named column set from {method: (value of seed 0, 1, ...)}."""
+    return [{**r, **{c: values[r["method"]][r["seed"]] for c, values in columns.items()}}
+            for r in rows]
+
+
 def test_capacity_and_matched_compute_runs_follow_the_main_grid(tmp_path):
     config = _config(tmp_path, methods=("none", "standard", "latent_random",
                                         "latent_adversarial"),
@@ -219,8 +225,7 @@ def test_cost_table_gives_ratios_to_none_and_the_flows_share(tmp_path):
     # the machine's speed changes between seeds: none takes 2, 8, 4 s, the method
     # 6, 8, 12 s; per seed 3x, 1x, 3x (geometric mean 2.08x), the ratio of means 26/14
     seconds = {"none": (2.0, 8.0, 4.0), "latent_random": (6.0, 8.0, 12.0)}
-    rows = [{**r, "train_seconds": seconds[r["method"]][r["seed"]]}
-            for r in _fake_rows(config, budgets=(10,))]
+    rows = _per_seed(_fake_rows(config, budgets=(10,)), train_seconds=seconds)
     report = study.markdown_report(rows, config)
     assert "| none | 5 |" in report and "| latent_random | 9 (2.08x [0.43, 10.05]) |" in report
     one_seed = study.markdown_report([r for r in rows if r["seed"] == 0], config)
@@ -244,9 +249,8 @@ def test_cost_table_measures_cpu_seconds_when_every_run_recorded_them(tmp_path):
     # are 4, 4, 4 for none and 8, 8, 8 for the method: 2x on every seed
     wall = {"none": (2.0, 8.0, 4.0), "latent_random": (6.0, 8.0, 12.0)}
     cpu = {"none": (4.0, 4.0, 4.0), "latent_random": (8.0, 8.0, 8.0)}
-    rows = [{**r, "train_seconds": wall[r["method"]][r["seed"]],
-             "cpu_seconds": cpu[r["method"]][r["seed"]]}
-            for r in _fake_rows(config, budgets=(10,))]
+    rows = _per_seed(_fake_rows(config, budgets=(10,)), train_seconds=wall,
+                     cpu_seconds=cpu)
     with open(os.path.join(config.flow, "report.json"), "w") as f:
         json.dump({"train_seconds": 600.0, "steps": 100}, f)
     report = study.markdown_report(rows, config)
@@ -291,9 +295,8 @@ def test_frontier_places_each_method_by_paired_cost_ratio_and_gain(tmp_path):
                      seeds=(3,))
     seconds = {"none": (2.0, 8.0, 4.0), "latent_random": (6.0, 8.0, 12.0)}
     accuracy = {"none": (0.70, 0.72, 0.71), "latent_random": (0.72, 0.73, 0.74)}
-    rows = [{**r, "train_seconds": seconds[r["method"]][r["seed"]],
-             "test_accuracy": accuracy[r["method"]][r["seed"]]}
-            for r in _fake_rows(config, budgets=(10,))]
+    rows = _per_seed(_fake_rows(config, budgets=(10,)), train_seconds=seconds,
+                     test_accuracy=accuracy)
     (cost, gain), = frontier_points(rows).values()
     assert cost.mean == pytest.approx(3 ** (2 / 3)) and cost.n == 3
     assert gain.mean == pytest.approx(2.0) and gain.low < 2.0 < gain.high

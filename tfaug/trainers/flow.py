@@ -288,8 +288,8 @@ class FlowTrainer:
         cfg = self.config
         log(self.restore_or_initialize())
         start_step, start = int(self.step.numpy()), time.time()
-        window, window_start, window_t = [], start_step, time.time()
-        window_cpu = time.process_time()
+        window, window_start, window_t, window_cpu = (
+            [], start_step, time.time(), time.process_time())
         # Over the steps left: Progbar's ETA assumes every counted step took time.
         bar = keras.utils.Progbar(max(cfg.train_steps - start_step, 1),
                                   stateful_metrics=["bpd", "img/s"]) \
@@ -328,8 +328,8 @@ class FlowTrainer:
                         bar.update(step - start_step,
                                    [("bpd", float(np.mean(window))),
                                           ("img/s", speed)])
-                    window, window_start, window_t = [], step, time.time()
-                    window_cpu = time.process_time()
+                    window, window_start, window_t, window_cpu = (
+                        [], step, time.time(), time.process_time())
                 if step % cfg.eval_every == 0 and self.chief:
                     test_bpd = self.evaluate(cfg.eval_examples)
                     with self.writer.as_default(step=step):
