@@ -5,10 +5,11 @@
 # traces). Every run resumes: a fresh checkout goes on from the records committed in
 # docs/ (tuning trials, finished study runs, trained flows).
 #
-#   bash docs/long_runs.sh start    evidence tuning (2 processes), evidence study
-#                                   (rerun every 10 min while runs wait for their
-#                                   tuning), semi tuning (SEMI_PROCESSES, default 1),
-#                                   semi study too with SEMI_STUDY=1
+#   bash docs/long_runs.sh start    evidence tuning (EVIDENCE_PROCESSES, default 3,
+#                                   sharing its searches), evidence study (rerun
+#                                   every 10 min while runs wait for their tuning),
+#                                   semi tuning (SEMI_PROCESSES, default 1), semi
+#                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh stop | pause | resume | status
 #
 # Each process uses one core (TF threads 1) at nice 19; logs go to runs/*/.
@@ -51,25 +52,24 @@ case "${1:-status}" in
       mkdir -p "$ROOT/runs/tune_$study"
       cp -rn "$ROOT/docs/tuning/$study/." "$ROOT/runs/tune_$study/"
     done
-    for i in 0 1; do
-      launch "$tree" "$ROOT/runs/tune_evidence/shard$i.log" "$PY" bin/tune_methods.py \
+    for i in $(seq 1 "${EVIDENCE_PROCESSES:-3}"); do  # each takes the next search
+      launch "$tree" "$ROOT/runs/tune_evidence/process$i.log" "$PY" bin/tune_methods.py \
         --hparams=tune_fashion_mnist_evidence_methods \
         --out_dir="$ROOT/runs/tune_evidence" \
-        --publish_dir="$ROOT/docs/tuning/evidence" --shard=$i/2
+        --publish_dir="$ROOT/docs/tuning/evidence"
     done
-    n=${SEMI_PROCESSES:-1}
-    for i in $(seq 0 $((n - 1))); do
-      launch "$tree" "$ROOT/runs/tune_semi/shard$i.log" "$PY" bin/tune_methods.py \
+    for i in $(seq 1 "${SEMI_PROCESSES:-1}"); do
+      launch "$tree" "$ROOT/runs/tune_semi/process$i.log" "$PY" bin/tune_methods.py \
         --hparams=tune_fashion_mnist_semi_methods \
         --reuse="$ROOT/docs/tuning/evidence" --out_dir="$ROOT/runs/tune_semi" \
-        --publish_dir="$ROOT/docs/tuning/semi" --shard=$i/$n
+        --publish_dir="$ROOT/docs/tuning/semi"
     done
     studies=evidence; [ "${SEMI_STUDY:-0}" = 1 ] && studies="evidence semi"
     for name in $studies; do
       mkdir -p "$ROOT/runs/study_$name"
       (nohup bash "$0" study-loop "$tree" $name > /dev/null 2>&1 &)
     done
-    echo "started from $tree; logs in $ROOT/runs/tune_*/shard*.log and" \
+    echo "started from $tree; logs in $ROOT/runs/tune_*/process*.log and" \
          "$ROOT/runs/study_*/study.log" ;;
   study-loop) study_loop "$2" "$3" ;;
   stop) pkill -f -- "$PATTERN" ;;
@@ -77,8 +77,8 @@ case "${1:-status}" in
   resume) pkill -CONT -f -- "bin/tune_methods.py|bin/study.py" ;;
   status)
     pgrep -af -- "bin/tune_methods.py|bin/study.py" | cut -c1-160
-    for log in "$ROOT"/runs/tune_*/shard*.log "$ROOT"/runs/study_*/study.log; do
-      [ -f "$log" ] && echo "== $log" && grep -v "oneDNN\|^$" "$log" | tail -n 2 | cut -c1-160
+    for log in "$ROOT"/runs/tune_*/process*.log "$ROOT"/runs/study_*/study.log; do
+      [ -f "$log" ] && echo "== $log" && grep -v "oneDNN\|^$\|warn" "$log" | tail -n 2 | cut -c1-160
     done
     echo "== finished trials per search (docs/tuning)"
     for search in "$ROOT"/docs/tuning/*/lpc*/*/search; do

@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import re
+import time
 
 import keras
 import keras_tuner
@@ -317,6 +318,45 @@ def test_sharded_tuning_merges_the_values_one_process_finds(tmp_path):
               for r, _, files in os.walk(tmp_path / "docs") for f in files}
     assert "lpc3/standard/summary.json" in copied and "curves.md" in copied
     assert not any(f.endswith(".h5") or "tensorboard" in f for f in copied)
+
+
+def test_a_search_another_process_holds_does_not_stall_the_others(tmp_path):
+    """While another process holds budget 2's `none` (the learning rate budget 2's
+    other searches wait for), this one tunes budget 3 whole, then waits; once the
+    holder lets go unfinished (as a killed process does) it runs budget 2 itself."""
+    import threading
+    from tfaug import io
+    from tfaug.tuning import MethodsTuningConfig, methods, tune_methods
+    config = cfglib.from_dict(MethodsTuningConfig, dict(
+        dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data", n_train=120,
+                                                 n_test=30),
+        val_per_class=2, model_width=0.25, epochs=1, batch_size=8, jit=False,
+        budgets=(2, 3), steps_by_budget=(2, 2), max_trials=1, tuner="random",
+        seed=7, methods=("standard", "standard+cutout")))
+    out = str(tmp_path / "out")
+    lines, result = [], {}
+    with io.claimed(methods.search_dir(out, 2, "none") + ".lock") as ours:
+        assert ours
+        worker = threading.Thread(target=lambda: result.update(tune_methods(
+            config, out, log=lines.append, poll_seconds=0.1)), daemon=True)
+        worker.start()
+        deadline = time.time() + 300
+        while not any(line.startswith("waiting") for line in lines):
+            assert worker.is_alive() and time.time() < deadline, lines
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert worker.is_alive()  # still waiting for budget 2
+        assert "none at 2 per class" in next(line for line in lines
+                                             if line.startswith("waiting"))
+    worker.join(300)
+    assert not worker.is_alive()
+    order = [m.groups() for m in map(re.compile(
+        r"\[(\d+) per class\] tuning ([^:]+):").search, lines) if m]
+    assert order == [("3", "none"), ("3", "standard"), ("3", "standard+cutout"),
+                     ("2", "none"), ("2", "standard"), ("2", "standard+cutout")]
+    assert set(result["budgets"]) == {"2", "3"}
+    assert set(result["budgets"]["2"]["methods"]) == {"none", "standard",
+                                                      "standard+cutout"}
 
 
 def test_search_finished_in_an_earlier_tuning_is_taken_over_not_run(tmp_path,

@@ -124,17 +124,20 @@ def with_own_values(spec: str, tuned: Dict[str, str]) -> str:
 
 def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = print,
                  verbose: int = 0, shard: Tuple[int, int] = (0, 1),
-                 publish_dir: Optional[str] = None) -> dict:
+                 publish_dir: Optional[str] = None, poll_seconds: float = 5.0) -> dict:
     """Runs (or resumes) every search; writes and returns tuned.json's content.
 
-    With shard (i, n), this process takes every n-th search from the i-th (`none`,
-    at every budget, is shard 0's) and waits for the searches its own depend on
-    (`none` for the learning rate, an image-space method for its values); n processes
-    sharing out_dir merge their results into one tuned.json. With `publish_dir`,
-    the records (tuned.json, the curves, each search's summary and trials, not its
-    weights or logs) are copied there after every trial, e.g. into a repository, so
-    a search goes on from its last finished trial on another machine (mid-trial
-    backups stay in out_dir)."""
+    Processes started alike on one out_dir share the searches: each takes the next
+    one whose dependencies have finished (`none` for the learning rate, an
+    image-space part for its values) and no other process holds (a lock per search,
+    released with its holder), a later budget's while an earlier one's wait, and
+    waits at the end for those others hold. With shard (i, n), a fixed split where
+    locks may not hold, this process takes only every n-th search from the i-th
+    (`none`, at every budget, is shard 0's). With `publish_dir`, the records
+    (tuned.json, the curves, each search's summary and trials, not its weights or
+    logs) are copied there after every trial, e.g. into a repository, so a search
+    goes on from its last finished trial on another machine (mid-trial backups stay
+    in out_dir)."""
     config.validate()
     index, count = shard
     if not 0 <= index < count:
@@ -144,43 +147,59 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             "trial_seeds": config.trial_seeds, "seed": config.seed,
             "planned_budgets": list(config.budgets),
             "planned_methods": ["none", *(named(m)[0] for m in config.methods)]}
-    mine = [s for i, s in enumerate(config.searches()) if i % count == index]
-    budgets = [b for b in config.budgets if index == 0 or any(s[0] == b for s in mine)]
-    for budget in budgets:
 
-        def run(label, spec, space, lr=None):
-            steps = config.steps(budget, label)
-            search = config.search(budget, spec, space, label)
-            own_lr = "lr" in space  # searched, not the one given
-            if lr is not None and not own_lr:
-                search = dataclasses.replace(search, lr=lr)
-            log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
-                f"{search.tuner} trials of {steps} steps, {config.trial_seeds} "
-                f"seed(s) each)")
-            directory = search_dir(out_dir, budget, label)
-            summary = finished_search(search, directory) or take_over(
-                search, budget, label, config.reuse, directory, log) or tune(
-                search, directory, log=log, verbose=verbose, after_trial=(
-                    lambda: publish(out_dir, publish_dir)) if publish_dir else None)
-            best = summary["best"]
-            _merge(out_dir, head, budget, config.steps(budget), steps, label, best,
-                   len(summary["trials"]), own_lr=own_lr and label != "none")
-            write_curves(out_dir, config.initial_points)
-            if publish_dir:
-                publish(out_dir, publish_dir)
-            log(f"  {label}: {best['augmentation']} (validation "
-                f"{100 * best['val_accuracy']:.2f}%)")
+    def run(budget, label, spec):
+        steps = config.steps(budget, label)
+        space = {"lr": config.lr_space} if label == "none" else config.spaces.get(
+            label, {})
+        if label != "none":
+            spec = with_own_values(spec, {name: _best(out_dir, budget, name, config)[
+                "augmentation"] for name in _parts_with_own_values(spec, config)})
+        search = config.search(budget, spec, space, label)
+        own_lr = "lr" in space  # searched, not the one given
+        if not own_lr:
+            search = dataclasses.replace(search, lr=_best(out_dir, budget, "none",
+                                                          config)["lr"])
+        log(f"[{budget} per class] tuning {label}: {spec} ({config.max_trials} "
+            f"{search.tuner} trials of {steps} steps, {config.trial_seeds} "
+            f"seed(s) each)")
+        directory = search_dir(out_dir, budget, label)
+        summary = finished_search(search, directory) or take_over(
+            search, budget, label, config.reuse, directory, log) or tune(
+            search, directory, log=log, verbose=verbose, after_trial=(
+                lambda: publish(out_dir, publish_dir)) if publish_dir else None)
+        best = summary["best"]
+        _merge(out_dir, head, budget, config.steps(budget), steps, label, best,
+               len(summary["trials"]), own_lr=own_lr and label != "none")
+        write_curves(out_dir, config.initial_points)
+        if publish_dir:
+            publish(out_dir, publish_dir)
+        log(f"  {label}: {best['augmentation']} (validation "
+            f"{100 * best['val_accuracy']:.2f}%)")
 
-        if index == 0:
-            run("none", "none", {"lr": config.lr_space})
-        lr = _finished(out_dir, budget, "none", config, log)["lr"]
-        ours = sorted((s for s in mine if s[0] == budget), key=lambda s: (
-            not _recorded(out_dir, config, budget, s[1], s[2]),  # no training first
+    todo = [*((b, "none", "none") for b in config.budgets if index == 0),
+            *(s for i, s in enumerate(config.searches()) if i % count == index)]
+    waiting_for = None
+    while todo:
+        ready = sorted((s for s in todo if not _unmet(out_dir, config, *s)), key=lambda s: (
+            config.budgets.index(s[0]), s[1] != "none",
+            not _recorded(out_dir, config, *s),  # no training first
             len(registry.resolve(s[2]))))  # parts before compositions
-        for _, label, spec in ours:
-            run(label, with_own_values(spec, _own_values(out_dir, budget, spec, config,
-                                                         log)),
-                config.spaces.get(label, {}), lr)
+        for search in ready:
+            with io.claimed(search_dir(out_dir, *search[:2]) + ".lock") as ours:
+                if ours:
+                    run(*search)
+                    todo.remove(search)
+                    break
+        else:  # every search left is another process's, or waits for one that is
+            blocked = sorted({f"{name} at {budget} per class"
+                              for budget, label, spec in todo for name in
+                              _unmet(out_dir, config, budget, label, spec) or [label]})
+            if blocked != waiting_for:
+                log(f"waiting for the searches another process runs: "
+                    f"{', '.join(blocked)} ({out_dir})")
+                waiting_for = blocked
+            time.sleep(poll_seconds)
     return io.read_json(os.path.join(out_dir, "tuned.json"))
 
 
@@ -236,21 +255,22 @@ def search_dir(out_dir: str, budget: int, label: str) -> str:
     return os.path.join(out_dir, f"lpc{budget}", label)
 
 
-def _finished(out_dir: str, budget: int, label: str, config: MethodsTuningConfig,
-              log: Callable, poll_seconds: float = 5.0) -> dict:
-    """The best values of the search of `label` at `budget`, once it has finished
-    (another shard may be running it: wait)."""
-    path = os.path.join(search_dir(out_dir, budget, label), "summary.json")
-    waiting = False
-    while True:
-        summary = io.read_json(path)
-        if summary and summary["config"]["max_trials"] == config.max_trials:
-            return summary["best"]
-        if not waiting:
-            log(f"[{budget} per class] waiting for the search of {label} (another "
-                f"shard runs it): {path}")
-            waiting = True
-        time.sleep(poll_seconds)
+def _best(out_dir: str, budget: int, label: str,
+          config: MethodsTuningConfig) -> Optional[dict]:
+    """The best values of the search of `label` at `budget` if it has finished."""
+    summary = io.read_json(os.path.join(search_dir(out_dir, budget, label),
+                                        "summary.json"))
+    if summary and summary["config"]["max_trials"] == config.max_trials:
+        return summary["best"]
+    return None
+
+
+def _unmet(out_dir: str, config: MethodsTuningConfig, budget: int, label: str,
+           spec: str) -> List[str]:
+    """The searches at `budget` that must finish before that of `label` can run:
+    `none`'s (the learning rate), the parts' that keep values of their own."""
+    needed = [] if label == "none" else ["none", *_parts_with_own_values(spec, config)]
+    return [name for name in needed if _best(out_dir, budget, name, config) is None]
 
 
 def _parts_with_own_values(spec: str, config: MethodsTuningConfig) -> List[str]:
@@ -260,12 +280,6 @@ def _parts_with_own_values(spec: str, config: MethodsTuningConfig) -> List[str]:
     tuned = {named(m)[0] for m in config.methods}
     return [p.name for p in parts if len(parts) > 1 and p.name in tuned
             and p.name not in registry.LATENT_MODEL]
-
-
-def _own_values(out_dir, budget, spec, config, log) -> Dict[str, str]:
-    """The tuned specs of `spec`'s parts with values of their own."""
-    return {name: _finished(out_dir, budget, name, config, log)["augmentation"]
-            for name in _parts_with_own_values(spec, config)}
 
 
 def _merge(out_dir, head, budget, steps, method_steps, label, best, trials,
