@@ -6,8 +6,9 @@
 # docs/ (tuning trials, finished study runs, trained flows).
 #
 #   bash docs/long_runs.sh start    evidence tuning (EVIDENCE_PROCESSES, default 3,
-#                                   sharing its searches), evidence study (rerun
-#                                   every 10 min while runs wait for their tuning),
+#                                   sharing its searches), evidence study (two
+#                                   processes sharing its runs, each rerun every 10
+#                                   min while runs wait for their tuning),
 #                                   semi tuning (SEMI_PROCESSES, default 1), semi
 #                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh stop | pause | resume | status
@@ -26,8 +27,8 @@ launch() {  # launch WORKTREE LOG ARGS...: one niced single-core process
     nohup nice -n 19 "$@" >> "$log" 2>&1 &)
 }
 
-study_loop() {  # study_loop WORKTREE evidence|semi: the study, again every 10 min
-  local tree=$1 name=$2 log=$ROOT/runs/study_$2/study.log  # while runs wait for tuning
+study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, again every 10 min
+  local tree=$1 name=$2 log=$ROOT/runs/study_$2/study${3:-}.log  # while runs wait
   while true; do
     local before; before=$(wc -l < "$log" 2>/dev/null || echo 0)
     (cd "$tree" && PYTHONPATH=$tree TF_ENABLE_ONEDNN_OPTS=1 TF_CPP_MIN_LOG_LEVEL=2 \
@@ -64,20 +65,21 @@ case "${1:-status}" in
         --reuse="$ROOT/docs/tuning/evidence" --out_dir="$ROOT/runs/tune_semi" \
         --publish_dir="$ROOT/docs/tuning/semi"
     done
-    studies=evidence; [ "${SEMI_STUDY:-0}" = 1 ] && studies="evidence semi"
-    for name in $studies; do
-      mkdir -p "$ROOT/runs/study_$name"
-      (nohup bash "$0" study-loop "$tree" $name > /dev/null 2>&1 &)
+    studies="evidence evidence:2"  # two processes share the evidence study's runs
+    [ "${SEMI_STUDY:-0}" = 1 ] && studies="$studies semi"
+    for study in $studies; do
+      name=${study%%:*}; mkdir -p "$ROOT/runs/study_$name"
+      (nohup bash "$0" study-loop "$tree" "$name" "${study#"$name"}" > /dev/null 2>&1 &)
     done
     echo "started from $tree; logs in $ROOT/runs/tune_*/process*.log and" \
-         "$ROOT/runs/study_*/study.log" ;;
-  study-loop) study_loop "$2" "$3" ;;
+         "$ROOT/runs/study_*/study*.log" ;;
+  study-loop) study_loop "$2" "$3" "${4#:}" ;;
   stop) pkill -f -- "$PATTERN" ;;
   pause) pkill -STOP -f -- "bin/tune_methods.py|bin/study.py" ;;
   resume) pkill -CONT -f -- "bin/tune_methods.py|bin/study.py" ;;
   status)
     pgrep -af -- "bin/tune_methods.py|bin/study.py" | cut -c1-160
-    for log in "$ROOT"/runs/tune_*/process*.log "$ROOT"/runs/study_*/study.log; do
+    for log in "$ROOT"/runs/tune_*/process*.log "$ROOT"/runs/study_*/study*.log; do
       [ -f "$log" ] && echo "== $log" && grep -v "oneDNN\|^$\|warn" "$log" | tail -n 2 | cut -c1-160
     done
     echo "== finished trials per search (docs/tuning)"
