@@ -181,10 +181,10 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             *(s for i, s in enumerate(config.searches()) if i % count == index)]
     waiting_for = None
     while todo:
-        ready = sorted((s for s in todo if not _unmet(out_dir, config, *s)), key=lambda s: (
-            config.budgets.index(s[0]), s[1] != "none",
-            not _recorded(out_dir, config, *s),  # no training first
-            len(registry.resolve(s[2]))))  # parts before compositions
+        ready = sorted((s for s in todo if not _unmet(out_dir, config, *s)),
+                       key=lambda s: (config.budgets.index(s[0]), s[1] != "none",
+                                      not _recorded(out_dir, config, *s),  # no training
+                                      len(registry.resolve(s[2]))))  # parts first
         for search in ready:
             with io.claimed(search_dir(out_dir, *search[:2]) + ".lock") as ours:
                 if ours:
