@@ -561,7 +561,16 @@ def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
                                 "short": f"all:{preset}"},
                      flow_data_methods=("latent_random",), flow_data_budgets=(2,))
     out = str(tmp_path / "study")
-    rows = study.run_study(config, out, log=lambda _: None)
+    from tfaug.study.flows import attribution_flow  # the pool's flow trained before
+    attribution_flow(out, "unlabelled", config.load("train"), config.load("test"),
+                     config, 2, 0, log=lambda _: None)
+    lines = []
+    rows = study.run_study(config, out, log=lines.append)
+    # its runs come before the flows still to train
+    first_flow = next(i for i, line in enumerate(lines) if "training a flow" in line)
+    assert [line for line in lines[:first_flow] if "(unlabelled flow) seed=" in line
+            and "test" in line] != []
+    assert not any("(labelled flow)" in line for line in lines[:first_flow])
     flows_used = {}
     for variant, kind in (("labelled flow", "labelled"),
                           ("unlabelled flow", "unlabelled"), ("short flow", "short")):

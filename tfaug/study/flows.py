@@ -10,9 +10,10 @@ attribution flows, each named in the study's `flow_data` ({name: "images:preset"
                shorter preset, for a flow of another quality).
 
 The runs of a method with flow `name` are the study's variant "`name` flow". Each flow
-is trained resumably in its own directory, before the study's runs (shards split
-them); a process that needs a flow another is training waits for it (a lock) rather
-than train it twice.
+is trained resumably in its own directory, after the main grid and the attribution
+runs whose flows are trained, before the other runs (shards split them); a process
+that needs a flow another is training waits for it (a lock) rather than train it
+twice.
 """
 
 import os
@@ -112,6 +113,16 @@ def attribution_flow(out_dir: str, name: str, full, test, config, budget: int,
                                                     full.info.num_classes, config,
                                                     budget, seed)), test,
                       config, preset, log, wait)
+
+
+def has_trained_flow(out_dir: str, config, run) -> bool:
+    """Whether `run` is an attribution run whose flow has been trained."""
+    name = flow_name(run.variant)
+    if name is None:
+        return False
+    images, _ = flow_specs(config.flow_data)[name]
+    return os.path.isdir(os.path.join(attribution_dir(out_dir, name, images, run.budget,
+                                                      run.seed), "export"))
 
 
 def attribution_flows(config) -> List[Tuple[str, str, int, int]]:

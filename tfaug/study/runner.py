@@ -30,7 +30,7 @@ from tfaug.errors import ConfigError
 from tfaug.study import records
 from tfaug.study.convergence import last_quarter
 from tfaug.study.flows import (attribution_flow, attribution_flows, flow_name,
-                               flow_specs, train_flow, variant)
+                               flow_specs, has_trained_flow, train_flow, variant)
 from tfaug.study.report import best_latent, mean_seconds, write_outputs
 from tfaug.study.rows import CAPACITY, MAIN, MATCHED
 from tfaug.trainers.classifier import load_splits, train_classifier
@@ -425,8 +425,9 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
               shard: Tuple[int, int] = (0, 1), earlier: Optional[str] = None,
               publish_dir: Optional[str] = None) -> List[dict]:
     """Runs every run not yet finished: the main grid (what its tuning has values
-    for), then trains the attribution flows, then the extra runs of each budget
-    whose main grid has finished (they depend on it); returns the rows of every
+    for), then the extra runs of each budget whose main grid has finished (they
+    depend on it): first the attribution runs whose flow is trained, then, once the
+    attribution flows still to train are, the others; returns the rows of every
     finished run in out_dir.
 
     Processes sharing out_dir split the work as they go: each takes the next run no
@@ -541,7 +542,32 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             position, pairs, known, clock, wait))
 
     execute_all([(run, None) for run in mine], main)
-    # after the main grid, whose rows (the primary comparison's) come first
+
+    def extra_work(quiet=False):
+        """(this process's share of the extra runs at the budgets whose main grid has
+        finished, split budget by budget so a shard's share stays put as more
+        budgets finish; every run to publish)."""
+        rows = publish(main)
+        finished = collections.Counter(r["labels_per_class"] for r in rows)
+        ready = [b for b in config.budgets
+                 if finished[b] == sum(run.budget == b for run in main)]
+        if len(ready) < len(config.budgets) and not quiet:
+            log(f"{len(main) - len(rows)} runs of the main grid have not finished "
+                "(other shards', or waiting for their values): the extra runs at "
+                f"{', '.join(str(b) for b in config.budgets if b not in ready)} labels "
+                "per class follow once they have (rerun any shard, or bin/study.py "
+                "without --shard).")
+        extra = [pair for pair in extra_runs(config, rows) if pair[0].budget in ready]
+        return ([pair for b in ready for pair in
+                 [p for p in extra if p[0].budget == b][index::count]],
+                main + [run for run, _ in extra])
+
+    # after the main grid (the primary comparison's rows): the attribution runs whose
+    # flow is trained, then the flows still to train, then the other extra runs
+    pairs, runs = extra_work(quiet=True)
+    early = [p for p in pairs if has_trained_flow(out_dir, config, p[0])]
+    execute_all(early, runs)
+
     def ensure_attribution_flow(flow, wait) -> bool:
         trained = attribution_flow(out_dir, flow[0], full, test, config, flow[2],
                                    flow[3], log, wait)
@@ -550,21 +576,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         return trained is not None
 
     held_ones_last(attribution_flows(config)[index::count], ensure_attribution_flow)
-    rows = publish(main)
-    finished = collections.Counter(r["labels_per_class"] for r in rows)
-    ready = [b for b in config.budgets
-             if finished[b] == sum(run.budget == b for run in main)]
-    if len(ready) < len(config.budgets):
-        log(f"{len(main) - len(rows)} runs of the main grid have not finished (other "
-            "shards', or waiting for their values): the extra runs at "
-            f"{', '.join(str(b) for b in config.budgets if b not in ready)} labels "
-            "per class follow once they have (rerun any shard, or bin/study.py "
-            "without --shard).")
-    extra = [pair for pair in extra_runs(config, rows) if pair[0].budget in ready]
-    runs = main + [run for run, _ in extra]
-    # split budget by budget, so a shard's share stays put as more budgets finish
-    execute_all([pair for b in ready for pair in
-                 [p for p in extra if p[0].budget == b][index::count]], runs)
+    pairs, runs = extra_work()
+    execute_all([p for p in pairs if p not in early], runs)
     return publish(runs)
 
 
