@@ -73,7 +73,7 @@ case "${1:-status}" in
     done
     echo "started from $tree; logs in $ROOT/runs/tune_*/process*.log and" \
          "$ROOT/runs/study_*/study*.log" ;;
-  study-loop) study_loop "$2" "$3" "${4#:}" ;;
+  study-loop) n=${4:-}; study_loop "$2" "$3" "${n#:}" ;;
   stop) pkill -f -- "$PATTERN" ;;
   pause) pkill -STOP -f -- "bin/tune_methods.py|bin/study.py" ;;
   resume) pkill -CONT -f -- "bin/tune_methods.py|bin/study.py" ;;
