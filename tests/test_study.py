@@ -39,7 +39,8 @@ def _table_cells(report_md):
     return cells
 
 
-def test_tiny_study_writes_all_outputs_and_rerun_skips_finished_runs(tmp_path):
+def test_tiny_study_writes_all_outputs_and_rerun_skips_finished_runs(tmp_path,
+                                                                     monkeypatch):
     config, out = _config(tmp_path), str(tmp_path / "study")
     rows = study.run_study(config, out, log=lambda _: None)
     assert sorted((r["labels_per_class"], r["method"]) for r in rows) == [
@@ -53,9 +54,13 @@ def test_tiny_study_writes_all_outputs_and_rerun_skips_finished_runs(tmp_path):
     reports = [os.path.join(study.run_dir(out, run), "report.json")
                for run in config.grid()]
     stamps = [os.path.getmtime(p) for p in reports]
-    messages = []
+    messages, written = [], []
+    from tfaug.study import runner
+    write = runner.write_outputs
+    monkeypatch.setattr(runner, "write_outputs", lambda *a: written.append(1) or write(*a))
     again = study.run_study(config, out, log=messages.append)
     assert sum("skipped" in m for m in messages) == 4
+    assert len(written) == 1  # nothing new: the outputs are written once, not per run
     assert [os.path.getmtime(p) for p in reports] == stamps
     assert sorted(map(str, again)) == sorted(map(str, rows))
 

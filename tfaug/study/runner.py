@@ -435,9 +435,10 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     training any that one left unfinished (killed). With shard (i, n), this process
     only considers the runs whose position in the grid is i modulo n (a fixed split,
     e.g. between machines); the extra runs are shared the same ways, budget by
-    budget. The outputs are rewritten after every run from every finished run in
-    out_dir, whoever ran it, and the matching rows of `earlier` (a results.json of
-    this study from elsewhere), which count as finished runs.
+    budget. The outputs are rewritten after every run this process trains, and at
+    the end, from every finished run in out_dir, whoever ran it, and the matching
+    rows of `earlier` (a results.json of this study from elsewhere), which count as
+    finished runs.
 
     With `publish_dir` (e.g. a directory under version control), the study first
     takes from there what out_dir lacks of its record (finished runs, trained
@@ -527,7 +528,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                     seconds = time.time() - started
         status = (f"test {result['test_accuracy']:.4f} "
                   + (f"({seconds:.0f} s)" if seconds else "(done before, skipped)"))
-        publish(known)
+        if seconds:  # a new result (a process publishes its own; all at the end)
+            publish(known)
         unfinished = [r for r, s in pairs if done(r, s) is None]  # by any process
         eta = time_left(clock, len(pairs) - len(unfinished), sum(
             not plan.waits_for_tuning(r) for r in unfinished))
@@ -547,7 +549,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         """(this process's share of the extra runs at the budgets whose main grid has
         finished, split budget by budget so a shard's share stays put as more
         budgets finish; every run to publish)."""
-        rows = publish(main)
+        rows = _finished(main, done)
         finished = collections.Counter(r["labels_per_class"] for r in rows)
         ready = [b for b in config.budgets
                  if finished[b] == sum(run.budget == b for run in main)]
