@@ -688,6 +688,20 @@ def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_pa
     assert evidence.plot_differences(rows, ("sla - none", 10))[:4] == b"\x89PNG"
 
 
+def test_a_comparison_of_one_seed_shows_its_difference_without_an_interval(tmp_path):
+    from tfaug.study import evidence
+    rows = _rows({("none", ""): [0.70, 0.72], ("sla", ""): [0.74, 0.75],
+                  ("sla", "labelled flow"): [0.73]})
+    config = _config(tmp_path, budgets=(10,), methods=("none", "sla: latent_random"),
+                     primary_method="sla", primary_budget=10)
+    table = "\n".join(evidence.family_section(rows, config)
+                      + evidence.attribution_section(rows, {}))
+    line = next(line for line in table.splitlines()
+                if line.startswith("| sla (labelled flow) - none |"))
+    assert "| +3.00 (1 seed) |" in line
+    assert "inf]" not in table and "| +3.50 [" in table  # two seeds keep theirs
+
+
 def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
     from tfaug.study import evidence
     from tfaug.study.stats import paired_p

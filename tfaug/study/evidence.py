@@ -50,6 +50,9 @@ def _flow_variants(rows) -> List[str]:
 
 
 def _cell(d) -> str:
+    """A paired difference in points with its interval (a single seed has none)."""
+    if d.n < 2:
+        return f"{100 * d.mean:+.2f} (1 seed)"
     text = f"{100 * d.mean:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]"
     return text + ("*" if d.excludes_zero else "")
 
