@@ -49,7 +49,7 @@ def _flow_variants(rows) -> List[str]:
     return sorted({r["variant"] for r in rows if flow_name(r["variant"])})
 
 
-def _cell(d) -> str:
+def interval_text(d) -> str:
     """A paired difference in points with its interval (a single seed has none)."""
     if d.n < 2:
         return f"{100 * d.mean:+.2f} (1 seed)"
@@ -80,7 +80,7 @@ def family_section(rows, config) -> List[str]:
     for c in first:
         d = paired(c.mine, c.base)
         lines.append(f"| **{c.name}** (primary) | {c.budget} | {d.n} | "
-                     f"{_cell(d)} | {paired_p(c.mine, c.base):.3g} | — | — | "
+                     f"{interval_text(d)} | {paired_p(c.mine, c.base):.3g} | — | — | "
                      f"{_relative(d, c.base)} |")
     order = sorted(range(len(others)), key=lambda i: (others[i].budget, others[i].name))
     for i in order:
@@ -88,9 +88,10 @@ def family_section(rows, config) -> List[str]:
         d = paired(c.mine, c.base)
         p_holm, level = adjusted[i]
         wide = paired(c.mine, c.base, level)
-        lines.append(f"| {c.name} | {c.budget} | {d.n} | {_cell(d)} | "
+        lines.append(f"| {c.name} | {c.budget} | {d.n} | {interval_text(d)} | "
                      f"{paired_p(c.mine, c.base):.3g} | {p_holm:.3g} | "
-                     f"{_cell(wide)} ({100 * level:.2f}%) | {_relative(d, c.base)} |")
+                     f"{interval_text(wide)} ({100 * level:.2f}%) | "
+                     f"{_relative(d, c.base)} |")
     return lines
 
 
@@ -119,7 +120,7 @@ def attribution_section(rows, flow_reports: Dict[str, List[dict]],
              "|---|---|---|" + "---|" * len(variants)]
     for budget, m in methods:
         base = by_seed(rows, budget, "none")
-        cells = [_cell(paired(by_seed(rows, budget, m, v), base))
+        cells = [interval_text(paired(by_seed(rows, budget, m, v), base))
                  if by_seed(rows, budget, m, v) else "—" for v in (MAIN, *variants)]
         lines.append(f"| {budget} | {m} | " + " | ".join(cells) + " |")
     reports = {**({"shipped": [shipped]} if shipped else {}), **flow_reports}

@@ -136,11 +136,10 @@ def _pct(x):
 
 
 def _interval(d: Paired, baseline_mean: float) -> str:
-    star = "*" if d.excludes_zero else ""
+    """evidence.interval_text with the gain relative to the baseline's mean."""
     if d.n < 2:
-        return f"{100 * d.mean:+.2f} (n=1)"
-    return (f"{100 * d.mean:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]{star} "
-            f"({100 * d.mean / baseline_mean:+.1f}%)")
+        return evidence.interval_text(d)
+    return f"{evidence.interval_text(d)} ({100 * d.mean / baseline_mean:+.1f}%)"
 
 
 def _data_note(config) -> str:
