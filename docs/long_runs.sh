@@ -11,6 +11,11 @@
 #                                   min while runs wait for their tuning),
 #                                   semi tuning (SEMI_PROCESSES, default 1), semi
 #                                   study too with SEMI_STUDY=1
+#   bash docs/long_runs.sh save     copies the backups of runs begun over SAVE_MINUTES
+#                                   (default 60) ago into docs/in_progress, which
+#                                   start takes back: on a fresh machine they go on
+#                                   from there, not from their beginning (shorter
+#                                   ones are not worth the repository's size)
 #   bash docs/long_runs.sh stop | pause | resume | status
 #
 # Each process uses one core (TF threads 1) at nice 19; logs go to runs/*/.
@@ -42,6 +47,26 @@ study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, again every 
   done
 }
 
+save() {  # the last backup of each run begun SAVE_MINUTES ago, into docs/in_progress
+  local dest=$ROOT/docs/in_progress now; now=$(date +%s); rm -rf "$dest"
+  find "$ROOT/runs" -type d \( -name backup -o -name 'seed*_backup' \
+       -o -name checkpoints \) -not -path '*/superseded/*' | while read -r dir; do
+    local unit; unit=$(dirname "$dir")  # a trial, a study run, a flow: begun then
+    [ $(( now - $(stat -c %W "$unit") )) -ge $(( ${SAVE_MINUTES:-60} * 60 )) ] || continue
+    local files; if [ "$(basename "$dir")" = checkpoints ]; then  # the latest of
+      local latest; latest=$(sed -n 's/^model_checkpoint_path: "\(.*\)"/\1/p' \
+        "$dir/checkpoint" 2>/dev/null)  # tf.train.CheckpointManager's
+      [ -n "$latest" ] || continue; files="checkpoint $(cd "$dir" && ls "$latest".*)"
+    else
+      [ -f "$dir/latest.weights.h5" ] || continue
+      files="latest.weights.h5 training_metadata.json"
+    fi
+    local to=$dest/${dir#"$ROOT"/runs/}; mkdir -p "$to"
+    for f in $files; do cp "$dir/$f" "$to/"; done
+    echo "saved ${dir#"$ROOT"/} ($(du -sh "$to" | cut -f1))"
+  done
+}
+
 case "${1:-status}" in
   start)
     [ -x "$PY" ] && [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] \
@@ -49,6 +74,8 @@ case "${1:-status}" in
     tree=$ROOT/../runner-$(git -C "$ROOT" rev-parse --short HEAD)
     [ -d "$tree" ] || git -C "$ROOT" worktree add --detach "$tree" HEAD
     tree=$(cd "$tree" && pwd)
+    [ -d "$ROOT/docs/in_progress" ] && mkdir -p "$ROOT/runs" \
+      && cp -rn "$ROOT/docs/in_progress/." "$ROOT/runs/"  # runs saved mid-way
     for study in evidence semi; do  # Keras Tuner goes on from the committed trials
       mkdir -p "$ROOT/runs/tune_$study"
       cp -rn "$ROOT/docs/tuning/$study/." "$ROOT/runs/tune_$study/"
@@ -74,6 +101,7 @@ case "${1:-status}" in
     echo "started from $tree; logs in $ROOT/runs/tune_*/process*.log and" \
          "$ROOT/runs/study_*/study*.log" ;;
   study-loop) n=${4:-}; study_loop "$2" "$3" "${n#:}" ;;
+  save) save ;;
   stop) pkill -f -- "$PATTERN" ;;
   pause) pkill -STOP -f -- "bin/tune_methods.py|bin/study.py" ;;
   resume) pkill -CONT -f -- "bin/tune_methods.py|bin/study.py" ;;
@@ -88,5 +116,5 @@ case "${1:-status}" in
       done_=$(grep -l '"status": "COMPLETED"' "$search"/trial_*/trial.json 2>/dev/null | wc -l)
       name=${search#"$ROOT"/docs/tuning/}; echo "${name%/search}: $done_,"
     done | paste -sd' ' | fold -s -w 150 ;;
-  *) echo "usage: $0 start|stop|pause|resume|status"; exit 1 ;;
+  *) echo "usage: $0 start|save|stop|pause|resume|status"; exit 1 ;;
 esac
