@@ -12,7 +12,8 @@
 #                                   semi tuning (SEMI_PROCESSES, default 1), semi
 #                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh save     copies the backups of runs begun over SAVE_MINUTES
-#                                   (default 60) ago into docs/in_progress, which
+#                                   (default 60) ago, or saved before, into
+#                                   docs/in_progress (commit it), which
 #                                   start takes back: on a fresh machine they go on
 #                                   from there, not from their beginning (shorter
 #                                   ones are not worth the repository's size)
@@ -47,12 +48,15 @@ study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, again every 
   done
 }
 
-save() {  # the last backup of each run begun SAVE_MINUTES ago, into docs/in_progress
-  local dest=$ROOT/docs/in_progress now; now=$(date +%s); rm -rf "$dest"
+save() {  # the last backup of each run begun SAVE_MINUTES ago (or saved before)
+  local dest=$ROOT/docs/in_progress new=$ROOT/docs/in_progress.new now
+  now=$(date +%s); rm -rf "$new"; mkdir -p "$new"
   find "$ROOT/runs" -type d \( -name backup -o -name 'seed*_backup' \
        -o -name checkpoints \) -not -path '*/superseded/*' | while read -r dir; do
-    local unit; unit=$(dirname "$dir")  # a trial, a study run, a flow: begun then
-    [ $(( now - $(stat -c %W "$unit") )) -ge $(( ${SAVE_MINUTES:-60} * 60 )) ] || continue
+    local rel=${dir#"$ROOT"/runs/} unit; unit=$(dirname "$dir")  # a trial, a run, a flow
+    [ -d "$unit/export" ] && continue  # a flow trained already
+    [ -d "$dest/$rel" ] || [ $(( now - $(stat -c %W "$unit") )) -ge \
+      $(( ${SAVE_MINUTES:-60} * 60 )) ] || continue
     local files; if [ "$(basename "$dir")" = checkpoints ]; then  # the latest of
       local latest; latest=$(sed -n 's/^model_checkpoint_path: "\(.*\)"/\1/p' \
         "$dir/checkpoint" 2>/dev/null)  # tf.train.CheckpointManager's
@@ -61,10 +65,10 @@ save() {  # the last backup of each run begun SAVE_MINUTES ago, into docs/in_pro
       [ -f "$dir/latest.weights.h5" ] || continue
       files="latest.weights.h5 training_metadata.json"
     fi
-    local to=$dest/${dir#"$ROOT"/runs/}; mkdir -p "$to"
-    for f in $files; do cp "$dir/$f" "$to/"; done
-    echo "saved ${dir#"$ROOT"/} ($(du -sh "$to" | cut -f1))"
+    mkdir -p "$new/$rel"; for f in $files; do cp "$dir/$f" "$new/$rel/"; done
+    echo "saved runs/$rel ($(du -sh "$new/$rel" | cut -f1))"
   done
+  rm -rf "$dest"; [ -n "$(ls -A "$new")" ] && mv "$new" "$dest" || rm -rf "$new"
 }
 
 case "${1:-status}" in
