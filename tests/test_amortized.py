@@ -51,6 +51,16 @@ def test_cached_latents_equal_encode_for_every_training_example(flow):
                                    atol=1e-5)
 
 
+def test_encoding_for_one_run_after_another_compiles_the_flow_once(flow, monkeypatch):
+    traced = []  # encode runs in Python only while a tf.function traces it
+    encode = flow.encode
+    monkeypatch.setattr(flow, "encode",
+                        lambda *a, **k: traced.append(1) or encode(*a, **k))
+    for n in (300, 280, 290):  # a run, a trial, a pool: last batches of every size
+        encode_all(flow, toy_split(n, seed=n))
+    assert len(traced) <= 2
+
+
 @pytest.mark.parametrize("make", [
     lambda f: augment.LatentRandom(f, eps=2.0, ratio=0.75),
     lambda f: augment.LatentAdversarial(f, eps=1.0, alpha=0.5, steps=2),

@@ -6,6 +6,7 @@ clean-vs-perturbed image grids; the report goes to report.json.
 """
 
 import dataclasses
+import functools
 import os
 import time
 from typing import Optional, Tuple
@@ -321,11 +322,18 @@ def cached_pool_model(config: ClassifierTrainConfig, latent_models: dict):
     return None if model is None or hasattr(model, "for_classes") else model
 
 
+@functools.lru_cache(maxsize=8)
+def _batch_encoder(latent_model):
+    """latent_model's encode, compiled once for the process (and once more for
+    batches of any size), not again for every run or trial that caches latents."""
+    return tf.function(lambda x, y: bind_classes(latent_model, y).encode(
+        x, validate=False), reduce_retracing=True)
+
+
 def encode_all(latent_model, images: data.LabeledImages,
                batch_size: int = 256) -> np.ndarray:
     """The latents of every image (class-specific models use each image's label)."""
-    encode = tf.function(lambda x, y: bind_classes(latent_model, y).encode(
-        x, validate=False), reduce_retracing=True)
+    encode = _batch_encoder(latent_model)
     return np.concatenate([encode(x, y).numpy() for x, y in
                            data.eval_pipeline(images, batch_size)]) if len(images) \
         else np.zeros((0, *latent_model.latent_shape), np.float32)
