@@ -41,9 +41,10 @@ def train(strategy, semi_supervised=False, **attack):
         model = AugmentedModel(models.small_cnn((8, 8, 1), 2, width=0.25), aug,
                                     num_examples=len(data))
         model.build((None, 8, 8, 1))
-        if semi_supervised:  # pseudo-labels far from a tie: argmax is discontinuous,
-            # so float noise at a near-tie would flip a label on one strategy only
-            model.classifier.layers[-1].bias.assign([4.0, 0.0])
+        # predicted labels (the attack's targets, fixmatch's pseudo-labels) far from
+        # a tie: argmax is discontinuous, so the float noise of one CPU's kernels at
+        # a near-tie would flip a label on one strategy only
+        model.classifier.layers[-1].bias.assign([4.0, 0.0])
         model.compile(keras.optimizers.SGD(0.05, momentum=0.9),
                       keras.losses.CategoricalCrossentropy(from_logits=True),
                       jit_compile=False)
