@@ -636,6 +636,29 @@ def test_a_study_goes_on_from_its_published_record_without_training_again(tmp_pa
             == {key(r): r["test_accuracy"] for r in first})
 
 
+def test_outputs_keep_the_finished_extra_runs_while_the_main_grid_runs_again(
+        tmp_path, monkeypatch):
+    preset = tmp_path / "tiny_glow.json"
+    preset.write_text(TINY_GLOW)
+    config = _config(tmp_path, budgets=(2,), seeds=(2,),
+                     flow_data={"labelled": str(preset)},
+                     flow_data_methods=("latent_random",), flow_data_budgets=(2,))
+    out = str(tmp_path / "s")
+    first = study.run_study(config, out, log=lambda _: None)
+    attribution = sorted(r["seed"] for r in first if r["variant"])
+    assert len(attribution) == 2
+    main_run = next(run for run in config.grid() if run.method == "none")
+    os.remove(os.path.join(study.run_dir(out, main_run), "report.json"))
+    from tfaug.study import runner
+    written, write = [], runner.write_outputs
+    monkeypatch.setattr(runner, "write_outputs",
+                        lambda d, rows, c: written.append(rows) or write(d, rows, c))
+    study.run_study(config, out, log=lambda _: None)  # trains main_run again
+    assert len(written) == 2  # after main_run, and at the end
+    for rows in written:
+        assert sorted(r["seed"] for r in rows if r["variant"]) == attribution
+
+
 def test_holm_adjustment_matches_a_hand_computed_example():
     from tfaug.study.stats import holm
     adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})

@@ -478,13 +478,22 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         + (f"; values from {plan.tuned.path}" if plan.tuned else "")
         + (f"; {len(taken)} finished runs taken from {earlier}" if earlier else ""))
 
+    def reported(runs):
+        """The rows of the finished `runs` and of the finished extra runs whose steps
+        do not hang on the main grid's timings (attribution, capacity): mid-way
+        through the main grid, the outputs keep the extra runs of an earlier pass."""
+        rows = _finished(runs, done)
+        known = set(runs)
+        return rows + _finished([run for run, steps in extra_runs(config, rows)
+                                 if steps is None and run not in known], done)
+
     def publish(runs):
         """Writes the outputs from every finished run; again if another process
         finished one meanwhile, so the last writer's outputs are complete."""
-        written, rows = None, _finished(runs, done)
+        written, rows = None, reported(runs)
         while len(rows) != written:
             write_outputs(out_dir, rows, config)
-            written, rows = len(rows), _finished(runs, done)
+            written, rows = len(rows), reported(runs)
         if publish_dir:
             records.publish(out_dir, publish_dir)
         return rows
