@@ -66,6 +66,8 @@ save() {  # the last backup of each run begun SAVE_MINUTES ago (or saved before)
       files="latest.weights.h5 training_metadata.json"
     fi
     mkdir -p "$new/$rel"; for f in $files; do cp "$dir/$f" "$new/$rel/"; done
+    [ -f "$unit/epoch_seconds.json" ] \
+      && cp "$unit/epoch_seconds.json" "$new/${rel%/*}/"  # a run's cost so far
     echo "saved runs/$rel ($(du -sh "$new/$rel" | cut -f1))"
   done
   rm -rf "$dest"; [ -n "$(ls -A "$new")" ] && mv "$new" "$dest" || rm -rf "$new"
