@@ -601,6 +601,42 @@ def test_attribution_runs_train_each_method_with_its_own_flows(tmp_path):
                 flow_data_methods=("none",))
 
 
+def test_while_another_process_trains_a_flow_the_runs_that_need_none_go_first(tmp_path):
+    import fcntl
+    import threading
+    from tfaug.study.flows import attribution_dir
+    preset = tmp_path / "tiny_glow.json"
+    preset.write_text(TINY_GLOW)
+    config = _config(tmp_path, budgets=(2,), seeds=(2,),
+                     flow_data={"labelled": str(preset), "unlabelled": str(preset)},
+                     flow_data_methods=("latent_random",), flow_data_budgets=(2,))
+    out = str(tmp_path / "study")
+    held = attribution_dir(out, "unlabelled", "unlabelled", 2, 0)
+    os.makedirs(os.path.dirname(held))
+    handle = open(held + ".lock", "a")
+    fcntl.flock(handle, fcntl.LOCK_EX)  # as another process training that flow would
+    let_go = threading.Timer(300, fcntl.flock, (handle, fcntl.LOCK_UN))
+    let_go.start()  # (a study that only waits fails below, not hangs)
+    lines = []
+
+    def log(line):
+        lines.append(line)
+        if "(labelled flow) seed=1: test" in line:  # it went on meanwhile
+            fcntl.flock(handle, fcntl.LOCK_UN)  # the other process ends, no flow made
+
+    try:
+        rows = study.run_study(config, out, log=log)
+    finally:
+        let_go.cancel()
+        handle.close()
+    trained_here = next(i for i, line in enumerate(lines)
+                        if "training a flow" in line and line.endswith(held))
+    labelled_runs = [i for i, line in enumerate(lines)
+                     if "(labelled flow) seed=" in line and " s)" in line]
+    assert len(labelled_runs) == 2 and max(labelled_runs) < trained_here
+    assert sorted(r["seed"] for r in rows if r["variant"] == "unlabelled flow") == [0, 1]
+
+
 def test_a_study_goes_on_from_its_published_record_without_training_again(tmp_path):
     preset = tmp_path / "tiny_glow.json"
     preset.write_text(TINY_GLOW)

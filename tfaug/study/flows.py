@@ -12,8 +12,8 @@ attribution flows, each named in the study's `flow_data` ({name: "images:preset"
 The runs of a method with flow `name` are the study's variant "`name` flow". Each flow
 is trained resumably in its own directory, after the main grid and the attribution
 runs whose flows are trained, before the other runs (shards split them); a process
-that needs a flow another is training waits for it (a lock) rather than train it
-twice.
+that finds a flow held by another (a lock) trains the runs that do not need it, then
+waits for it rather than train it twice.
 """
 
 import os

@@ -426,9 +426,10 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
               publish_dir: Optional[str] = None) -> List[dict]:
     """Runs every run not yet finished: the main grid (what its tuning has values
     for), then the extra runs of each budget whose main grid has finished (they
-    depend on it): first the attribution runs whose flow is trained, then, once the
-    attribution flows still to train are, the others; returns the rows of every
-    finished run in out_dir.
+    depend on it): first the attribution runs whose flow is trained, then the
+    attribution flows still to train, then the others (while another process trains
+    a flow, the ones that do not need it); returns the rows of every finished run in
+    out_dir.
 
     Processes sharing out_dir split the work as they go: each takes the next run no
     other holds (a lock per run), and ends by waiting for the runs others hold,
@@ -586,9 +587,16 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
             records.publish(out_dir, publish_dir)
         return trained is not None
 
-    held_ones_last(attribution_flows(config)[index::count], ensure_attribution_flow)
-    pairs, runs = extra_work()
-    execute_all([p for p in pairs if p not in early], runs)
+    held = [flow for flow in attribution_flows(config)[index::count]
+            if not ensure_attribution_flow(flow, False)]
+    pairs, runs = extra_work()  # while others train the held flows: what needs none
+    ready = [p for p in pairs if p not in early and (
+        flow_name(p[0].variant) is None or has_trained_flow(out_dir, config, p[0]))]
+    execute_all(ready, runs)
+    for flow in held:
+        ensure_attribution_flow(flow, True)
+    pairs, runs = extra_work(quiet=True)
+    execute_all([p for p in pairs if p not in early and p not in ready], runs)
     return publish(runs)
 
 
