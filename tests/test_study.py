@@ -761,6 +761,20 @@ def test_a_comparison_of_one_seed_shows_its_difference_without_an_interval(tmp_p
     assert "inf]" not in table and "| +3.50 [" in table  # two seeds keep theirs
 
 
+def test_flow_table_gives_the_cpu_seconds_of_the_flows_that_recorded_them():
+    from tfaug.study import evidence
+    rows = _rows({("none", ""): [0.70, 0.72], ("sla", "labelled flow"): [0.73, 0.75]})
+    report = lambda wall, cpu=None: {"final_test_bits_per_dim": 3.5,  # noqa: E731
+                                     "train_examples": 100, "train_seconds": wall,
+                                     **({"train_cpu_seconds": cpu} if cpu else {})}
+    table = "\n".join(evidence.attribution_section(
+        rows, {"labelled": [report(900, 100), report(500, 300), report(700)],
+               "unlabelled": [report(4000)]}, shipped=report(2000, 1000)))
+    assert "| labelled | 3 | 100 | 3.500 (range 3.500-3.500) | 700 | 200 (2 of 3) |" in table
+    assert "| unlabelled | 1 | 100 | 3.500 (range 3.500-3.500) | 4000 | — |" in table
+    assert "| shipped | 1 | 100 | 3.500 (range 3.500-3.500) | 2000 | 1000 |" in table
+
+
 def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
     from tfaug.study import evidence
     from tfaug.study.stats import paired_p

@@ -125,15 +125,30 @@ def attribution_section(rows, flow_reports: Dict[str, List[dict]],
         lines.append(f"| {budget} | {m} | " + " | ".join(cells) + " |")
     reports = {**({"shipped": [shipped]} if shipped else {}), **flow_reports}
     if reports:
-        lines += ["", "| flow | flows | training images | test bits/dim | training "
-                      "seconds each |", "|---|---|---|---|---|"]
+        lines += ["", "Training seconds are wall clock, beside whatever else ran then; "
+                      "CPU seconds the training's own work (the mean of the flows that "
+                      "recorded it: a flow trained before tfaug recorded it has none).",
+                  "",
+                  "| flow | flows | training images | test bits/dim | training "
+                  "seconds each | CPU seconds each |", "|---|---|---|---|---|---|"]
         for name, found in reports.items():
             bpd = [r["final_test_bits_per_dim"] for r in found]
             size = sorted({r.get("train_examples") for r in found} - {None})
             lines.append(f"| {name} | {len(found)} | {', '.join(map(str, size)) or '—'} "
                          f"| {np.mean(bpd):.3f} (range {min(bpd):.3f}-{max(bpd):.3f}) | "
-                         f"{np.mean([r['train_seconds'] for r in found]):.0f} |")
+                         f"{np.mean([r['train_seconds'] for r in found]):.0f} | "
+                         f"{_cpu_seconds(found)} |")
     return lines
+
+
+def _cpu_seconds(reports: List[dict]) -> str:
+    """The mean CPU seconds of the flow reports that recorded them, "(n of m)" when
+    not all did."""
+    cpu = [r["train_cpu_seconds"] for r in reports if r.get("train_cpu_seconds")]
+    if not cpu:
+        return "—"
+    return f"{np.mean(cpu):.0f}" + (f" ({len(cpu)} of {len(reports)})"
+                                    if len(cpu) < len(reports) else "")
 
 
 def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
