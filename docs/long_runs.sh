@@ -12,7 +12,8 @@
 #                                   semi tuning (SEMI_PROCESSES, default 1), semi
 #                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh save     copies the backups of runs begun over SAVE_MINUTES
-#                                   (default 60) ago, or saved before, into
+#                                   (default 60) ago, or saved before, up to
+#                                   SAVE_MAX_MB (default 20) each, into
 #                                   docs/in_progress (commit it), which
 #                                   start takes back: on a fresh machine they go on
 #                                   from there, not from their beginning (shorter
@@ -65,6 +66,9 @@ save() {  # the last backup of each run begun SAVE_MINUTES ago (or saved before)
       [ -f "$dir/latest.weights.h5" ] || continue
       files="latest.weights.h5 training_metadata.json"
     fi
+    local mb; mb=$(cd "$dir" && du -cm $files | tail -1 | cut -f1)
+    [ "$mb" -le "${SAVE_MAX_MB:-20}" ] || { echo "not saved: runs/$rel (${mb} MB," \
+      "over SAVE_MAX_MB=${SAVE_MAX_MB:-20}; it begins again on a fresh machine)"; continue; }
     mkdir -p "$new/$rel"; for f in $files; do cp "$dir/$f" "$new/$rel/"; done
     [ -f "$unit/epoch_seconds.json" ] \
       && cp "$unit/epoch_seconds.json" "$new/${rel%/*}/"  # a run's cost so far
