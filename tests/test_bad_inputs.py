@@ -271,7 +271,7 @@ def test_settings_changed_between_a_run_and_its_resume(tmp_path):
     train_classifier(config, str(tmp_path), _splits(), verbose=0)
     changed = cfglib.from_dict(ClassifierTrainConfig, {**cfglib.to_dict(config),
                                                         "lr": 0.5})
-    with pytest.raises(ConfigError, match="other settings \\(lr: 0.1 -> 0.5\\)"):
+    with pytest.raises(ConfigError, match="other settings \\(lr: 0.03 -> 0.5\\)"):
         train_classifier(changed, str(tmp_path), _splits(), verbose=0)
 
 

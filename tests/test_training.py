@@ -252,3 +252,37 @@ def test_xla_is_on_by_default_only_on_one_replica_with_a_gpu(monkeypatch):
     assert not cfglib.use_xla(False, replicas=1) and cfglib.use_xla(True, replicas=2)
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     assert not cfglib.use_xla(None, replicas=1)
+
+
+def test_a_diverged_run_says_so_and_names_the_fix(tmp_path, flow_dir):
+    lines = []
+    report = train_classifier(_config(flow_dir, augmentation="none", lr=1e4),
+                              str(tmp_path), _splits(), verbose=0, log=lines.append)
+    assert not report["val_loss"] <= 10 * np.log(2)  # two classes; NaN too
+    assert "training diverged" in report["diverged"] and "--lr=" in report["diverged"]
+    assert lines[-1] == "warning: " + report["diverged"]
+    calm = train_classifier(_config(flow_dir, augmentation="none", lr=0.01),
+                            str(tmp_path / "calm"), _splits(), verbose=0)
+    assert calm["diverged"] is None and calm["val_loss"] < 10 * np.log(2)
+
+
+@pytest.mark.parametrize("loss, verdict", [
+    (2.0, None), (23.0, None), (23.1, "diverged"), (float("nan"), "diverged"),
+    (float("inf"), "diverged"), (None, None)])
+def test_divergence_is_a_validation_loss_over_ten_uniform_guesses(loss, verdict):
+    said = classifier.divergence(loss, 10, 0.1)  # ln 10 = 2.303
+    assert said is None if verdict is None else verdict in said
+
+
+@pytest.mark.parametrize("labels, fix", [(10, "--val_per_class=22"),
+                                         (None, "--val_per_class=31")])
+def test_a_class_too_small_for_the_split_names_the_values_that_fit(flow_dir, labels,
+                                                                    fix):
+    small = toy_split(64)  # 32 images per class
+    config = _config(flow_dir, labels_per_class=labels, val_per_class=100)
+    with pytest.raises(ConfigError, match=r"class 0 \('a'\) has 32 training images.*"
+                                          + fix):
+        classifier.load_splits(config, small, toy_split(8, split="test"))
+    splits = classifier.load_splits(_config(flow_dir, labels_per_class=labels,
+                                            val_per_class=22), small, small)
+    assert len(splits.val) == 44

@@ -227,6 +227,25 @@ def test_search_begun_before_a_new_setting_resumes(tmp_path):
         check_resumable(config, str(tmp_path))
 
 
+def test_a_search_of_the_lr_resumes_whatever_the_lr_it_was_recorded_with(tmp_path):
+    from tfaug import config as cfglib
+    from tfaug import io
+    from tfaug.errors import ConfigError
+    from tfaug.tuning.search import TuningConfig, check_resumable
+    lr_space = {"lr": {"min": 0.005, "max": 0.2, "log": True}}
+    searched = cfglib.from_dict(TuningConfig, {"augmentation": "none",
+                                               "space": lr_space, "lr": 0.03})
+    recorded = {**searched.search_config(), "lr": 0.1}  # the default it had then
+    io.write_json(str(tmp_path / "tuning_config.json"), recorded)
+    check_resumable(searched, str(tmp_path))  # its trials never used the lr: resumes
+    given = cfglib.from_dict(TuningConfig, {"augmentation": "latent_random",
+                                            "lr": 0.03})
+    io.write_json(str(tmp_path / "tuning_config.json"),
+                  {**given.search_config(), "lr": 0.1})
+    with pytest.raises(ConfigError, match="other settings \\(lr differ"):
+        check_resumable(given, str(tmp_path))
+
+
 def test_trial_scored_on_two_seeds_is_their_mean_each_as_trained_alone(tmp_path,
                                                                       monkeypatch):
     import dataclasses

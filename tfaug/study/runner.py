@@ -508,6 +508,8 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
         report = train_classifier(run_config, run_dir(out_dir, run),
                                   load_splits(run_config, full, test), strategy,
                                   verbose=0)
+        if report["diverged"]:
+            log(f"  warning: {report['diverged']}")
         return row(report, run)
 
     def execute(position, pairs, known, clock, wait=False) -> bool:

@@ -252,10 +252,11 @@ class FlowTrainer:
                     f"configuration: delete {self.manager.directory} to start over, "
                     "or use another output directory.") from None
             return f"resumed from {latest} at step {int(self.step.numpy())}"
-        first = next(iter(datalib.eval_pipeline(self.train.take(
-            np.arange(min(len(self.train), 512))), 512)))[0]
+        count = min(len(self.train), 512)
+        first = next(iter(datalib.eval_pipeline(self.train.take(np.arange(count)),
+                                                count)))[0]
         self.glow.initialize(first, seed=(self.config.seed, 0))
-        return "initialised ActNorm from the first 512 training images"
+        return f"initialised ActNorm from the first {count} training images"
 
     def evaluate(self, examples: Optional[int] = None) -> float:
         """Mean test bits/dim, uniformly dequantised with fixed seeds (the standard

@@ -94,8 +94,10 @@ class TuningConfig(ClassifierTrainConfig):
         return self
 
     def search_config(self) -> dict:
-        """What must stay the same for a search to be resumed."""
-        return {k: v for k, v in cfglib.to_dict(self).items() if k != "max_trials"}
+        """What must stay the same for a search to be resumed: its settings but the
+        number of trials, and the lr when the space searches it."""
+        skip = {"max_trials"} | ({"lr"} if "lr" in self.space else set())
+        return {k: v for k, v in cfglib.to_dict(self).items() if k not in skip}
 
 
 def trial_config(config: TuningConfig, hp: keras_tuner.HyperParameters):
@@ -247,7 +249,7 @@ def settings_changed(config: TuningConfig, recorded: dict) -> list:
     tuning_config.json (a setting added to tfaug since reads as its default)."""
     defaults = {f.name: f.default for f in dataclasses.fields(config)}
     current = config.search_config()
-    recorded = {**{k: v for k, v in defaults.items() if k in current}, **recorded}
+    recorded = {k: v for k, v in {**defaults, **recorded}.items() if k in current}
     return sorted(k for k in set(recorded) | set(current)
                   if recorded.get(k) != current.get(k))
 
