@@ -286,3 +286,14 @@ def test_a_class_too_small_for_the_split_names_the_values_that_fit(flow_dir, lab
     splits = classifier.load_splits(_config(flow_dir, labels_per_class=labels,
                                             val_per_class=22), small, small)
     assert len(splits.val) == 44
+
+
+def test_without_a_validation_split_the_training_loss_tells_divergence(tmp_path,
+                                                                       flow_dir):
+    splits = _splits()
+    report = train_classifier(_config(flow_dir, augmentation="none", lr=1e4,
+                                      val_per_class=0),
+                              str(tmp_path), Splits(splits.train, splits.train.take(
+                                  np.arange(0)), splits.test), verbose=0)
+    assert report["val_loss"] is None
+    assert "the final training loss is" in report["diverged"]

@@ -460,13 +460,15 @@ def describe_splits(config: ClassifierTrainConfig, splits: Splits) -> str:
             + (f" ({note})" if note else ""))
 
 
-def divergence(loss: float, num_classes: int, lr: float) -> Optional[str]:
-    """A sentence saying the run diverged when its clean validation loss is not
-    finite or over ten times that of a uniform guess (ln K nats); else None."""
+def divergence(loss: float, num_classes: int, lr: float,
+               which: str = "validation") -> Optional[str]:
+    """A sentence saying the run diverged when its final `which` loss (validation, or
+    training without a validation split) is not finite or over ten times that of a
+    uniform guess (ln K nats); else None."""
     guess = float(np.log(max(num_classes, 2)))
     if loss is None or (np.isfinite(loss) and loss <= 10 * guess):
         return None
-    return (f"training diverged: the validation loss is {loss:.4g}, over ten times "
+    return (f"training diverged: the {which} loss is {loss:.4g}, over ten times "
             f"that of guessing uniformly ({guess:.2f} for {num_classes} classes), so "
             f"its accuracies are no result. Lower lr (now {lr:g}; e.g. "
             f"--lr={lr / 3:.2g}) and train again in a new out_dir.")
@@ -536,9 +538,9 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                                   verbose=0, return_dict=True)
     val_metrics = model.evaluate(val_ds, verbose=0, return_dict=True) if val_ds else {}
     io.save_weights_atomic(classifier, os.path.join(out_dir, "classifier.weights.h5"))
-    diverged = divergence(val_metrics.get("loss", history.history["loss"][-1]
-                                          if history.history.get("loss") else None),
-                          k, config.lr)
+    train_loss = history.history.get("loss", [None])[-1]
+    diverged = (divergence(val_metrics["loss"], k, config.lr) if val_metrics else
+                divergence(train_loss, k, config.lr, "final training"))
     if diverged and log:
         log(f"warning: {diverged}")
     epochs_run = len(history.epoch)
