@@ -855,3 +855,12 @@ def test_eta_follows_the_pace_of_every_process_sharing_the_study(monkeypatch):
     # two processes finished a run each in the 60 s since this one started: 4 left
     assert time_left((1000.0, 3), 5, 4) == pytest.approx(120.0)
     assert time_left((1000.0, 3), 3, 4) is None  # none finished yet: no estimate
+
+
+def test_flows_of_about_the_same_bits_share_one_tick_in_the_gain_plot():
+    from tfaug.study.evidence import flow_ticks
+    ticks, names = flow_ticks({"labelled flow": 3.717, "": 3.311,
+                               "unlabelled flow": 3.314, "glow_2k flow": 3.827})
+    assert names == ["shipped / unlabelled", "labelled", "glow_2k"]
+    assert ticks == pytest.approx([3.3125, 3.717, 3.827])
+    assert flow_ticks({"": 3.311, "glow_6k flow": 3.506})[1] == ["shipped", "glow_6k"]

@@ -151,11 +151,26 @@ def _cpu_seconds(reports: List[dict]) -> str:
                                     if len(cpu) < len(reports) else "")
 
 
+def flow_ticks(bits: Dict[str, float], close: float = 0.02):
+    """(positions, names) naming each flow once along the bits/dim axis; flows
+    within `close` bits/dim of each other share one tick ("shipped / unlabelled")."""
+    ticks, names = [], []
+    for name, x in sorted(bits.items(), key=lambda kv: kv[1]):
+        short = "shipped" if name == MAIN else name.removesuffix(" flow")
+        if ticks and x - ticks[-1][-1] < close:
+            ticks[-1].append(x)
+            names[-1] += f" / {short}"
+        else:
+            ticks.append([x])
+            names.append(short)
+    return [float(np.mean(t)) for t in ticks], names
+
+
 def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
                       shipped: Optional[dict]) -> bytes:
     """PNG bytes: each attribution method's paired gain over `none` (95% interval)
     against the test bits/dim of the flow it used (the mean over a flow's seeds),
-    one panel per budget."""
+    one panel per budget; the flows named along the top, the methods side by side."""
     plt = plots.pyplot()
     bits = {f"{name} flow": float(np.mean([r["final_test_bits_per_dim"] for r in found]))
             for name, found in flow_reports.items()}
@@ -164,26 +179,26 @@ def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
     methods = sorted({(r["labels_per_class"], r["method"]) for r in rows
                       if flow_name(r["variant"])})
     budgets = sorted({b for b, _ in methods}) or [0]
-    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4), dpi=110,
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets), 4.4), dpi=110,
                              squeeze=False)
     for ax, budget in zip(axes[0], budgets):
         base = by_seed(rows, budget, "none")
-        for b, m in methods:
-            if b != budget:
-                continue
-            points = [(bits[v], paired(by_seed(rows, budget, m, v), base), v or "shipped")
-                      for v in bits if by_seed(rows, budget, m, v)]
-            points.sort(key=lambda p: p[0])
-            line = ax.errorbar([p[0] for p in points], [100 * p[1].mean for p in points],
-                               yerr=np.hstack([p[1].scaled(100).error_bar() or [[0], [0]]
-                                               for p in points]),
-                               marker="o", capsize=3, label=m)
-            for x, d, name in points:
-                ax.annotate(name, (x, 100 * d.mean), fontsize=6,
-                            color=line[0].get_color())
+        mine = [m for b, m in methods if b == budget]
+        shown = {}
+        for i, m in enumerate(mine):
+            points = sorted((bits[v], paired(by_seed(rows, budget, m, v), base))
+                            for v in bits if by_seed(rows, budget, m, v))
+            shown.update({v: bits[v] for v in bits if by_seed(rows, budget, m, v)})
+            dodge = 0.006 * (i - (len(mine) - 1) / 2)  # intervals side by side
+            ax.errorbar([x + dodge for x, _ in points], [100 * d.mean for _, d in points],
+                        yerr=np.hstack([d.scaled(100).error_bar() or [[0], [0]]
+                                        for _, d in points]),
+                        marker="o", capsize=3, label=m)
         ax.axhline(0, color="k", lw=0.8)
         ax.set(title=f"{budget} labels per class", xlabel="flow test bits/dim",
                ylabel="paired gain over none (points), 95% interval")
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(*flow_ticks(shown), fontsize=6, rotation=20, ha="left")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return plots.png(fig, plt)
