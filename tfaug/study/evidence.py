@@ -186,9 +186,10 @@ def plot_gain_vs_bits(rows, flow_reports: Dict[str, List[dict]],
         mine = [m for b, m in methods if b == budget]
         shown = {}
         for i, m in enumerate(mine):
+            used = [v for v in bits if by_seed(rows, budget, m, v)]
             points = sorted((bits[v], paired(by_seed(rows, budget, m, v), base))
-                            for v in bits if by_seed(rows, budget, m, v))
-            shown.update({v: bits[v] for v in bits if by_seed(rows, budget, m, v)})
+                            for v in used)
+            shown.update({v: bits[v] for v in used})
             dodge = 0.006 * (i - (len(mine) - 1) / 2)  # intervals side by side
             ax.errorbar([x + dodge for x, _ in points], [100 * d.mean for _, d in points],
                         yerr=np.hstack([d.scaled(100).error_bar() or [[0], [0]]
