@@ -26,7 +26,6 @@ def main(argv):
     from tfaug.trainers.classifier import train_classifier
 
     config = common.config_from_flags(ClassifierTrainConfig)
-    print(f"TensorBoard: {os.path.join(FLAGS.out_dir, 'tensorboard')}")
     report = train_classifier(config, FLAGS.out_dir, log=print)
     print(f"{config.augmentation}: validation accuracy {report['val_accuracy']:.4f}, "
           f"test accuracy {report['test_accuracy']:.4f} ({report['sizes']['train']} "

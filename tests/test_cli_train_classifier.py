@@ -21,6 +21,7 @@ def test_low_data_run_from_the_command_line(tmp_path):
     assert report["config"]["augmentation"] == \
         "standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,steps=3)"
     assert "test accuracy" in result.stdout
+    assert f"TensorBoard: {tmp_path / 'out' / 'tensorboard'}" in result.stdout
 
 
 def test_missing_flow_and_bad_flags_are_clear_errors(tmp_path):
@@ -33,3 +34,4 @@ def test_missing_flow_and_bad_flags_are_clear_errors(tmp_path):
                       f"--out_dir={tmp_path / 'out'}")
         assert result.returncode == 2, result.stderr[-2000:]
         assert message in result.stderr and "Traceback" not in result.stderr
+        assert "TensorBoard" not in result.stdout  # no log dir named before an error

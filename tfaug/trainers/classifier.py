@@ -480,7 +480,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     """Trains, evaluates on validation and test, writes report.json; returns it.
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state and per-example augmentation state). `log`,
-    if given, is called with a line saying what the run trains and tests on."""
+    if given, is called with what the run trains and tests on and where its
+    TensorBoard logs go."""
     started = time.time()
     io.check_out_dir(out_dir)
     strategy = strategy or make_strategy(config.strategy)
@@ -521,6 +522,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     grid_x = data.to_unit_float(grid.images[:8])
     grid_y = tf.one_hot(grid.labels[:8], k)
     log_dir = os.path.join(out_dir, "tensorboard")
+    if log:
+        log(f"TensorBoard: {log_dir}")
     epoch_seconds = EpochSeconds(os.path.join(out_dir, "epoch_seconds.json"))
     callbacks = [
         backup,
