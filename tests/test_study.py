@@ -47,6 +47,7 @@ def test_tiny_study_writes_all_outputs_and_rerun_skips_finished_runs(tmp_path,
         (2, "latent_random"), (2, "none"), (4, "latent_random"), (4, "none")]
     assert all(r["train_size"] == 10 * r["labels_per_class"] for r in rows)
     assert all(r["optimizer_steps"] == 2 for r in rows)
+    assert all(np.isfinite(r["val_loss"]) and r["diverged"] == 0 for r in rows)
     for name in ("results.csv", "results.json", "report.md", "accuracy.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with open(os.path.join(out, "accuracy.png"), "rb") as f:
@@ -183,6 +184,38 @@ def test_report_sets_matched_compute_none_against_the_best_latent_method(tmp_pat
     assert "100, 7 s: +2.00 [-0.48, +4.48]" in line  # +1, +2, +3 points over none
     assert (f"| latent_adversarial: {100 * d.mean():+.2f} [{100 * (d.mean() - half):+.2f}, "
             f"{100 * (d.mean() + half):+.2f}]") in line
+
+
+def test_the_report_names_diverged_runs(tmp_path):
+    config = _config(tmp_path, methods=("none", "standard"), budgets=(10,), seeds=(3,))
+    rows = [{**r, "val_loss": 0.5 + r["seed"], "diverged": 0}
+            for r in _fake_rows(config, budgets=(10,))]
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    study.write_outputs(out, rows, config)
+    report = open(os.path.join(out, "report.md")).read()
+    assert "No run diverged (final validation loss over ten times a uniform guess's): " \
+           "the largest is 2.5." in report
+    rows[4].update(val_loss=float("nan"), diverged=1)  # standard, seed 1
+    study.write_outputs(out, rows, config)
+    report = open(os.path.join(out, "report.md")).read()
+    assert "No run diverged" not in report
+    assert "standard at 10 seed 1 (loss nan)." in report
+
+
+def test_a_row_from_before_reports_had_val_loss_reads_the_last_epoch(tmp_path):
+    config = _config(tmp_path, budgets=(2,), methods=("none",))
+    out = str(tmp_path / "study")
+    study.run_study(config, out, log=lambda _: None)
+    run = study.Run(2, "none", 0)
+    path = os.path.join(study.run_dir(out, run), "report.json")
+    report = json.load(open(path))
+    assert study.runner.row(report, run)["val_loss"] == pytest.approx(
+        report["history"]["val_loss"][-1], rel=1e-4)  # the same weights, evaluated
+    del report["val_loss"], report["diverged"]
+    report["history"]["val_loss"][-1] = 1e3  # over 10 ln 10
+    assert study.runner.row(report, run)["val_loss"] == 1e3
+    assert study.runner.row(report, run)["diverged"] == 1
 
 
 def test_report_numbers_are_recomputed_from_the_csv(tmp_path):

@@ -25,12 +25,12 @@ from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
 COLUMNS = ("labels_per_class", "method", "variant", "seed", "model", "model_width",
            "augmentation", "lr", "steps", "val_accuracy", "test_accuracy",
            "val_last_quarter_gain", "train_seconds", "cpu_seconds", "step_seconds",
-           "wall_time_s", "train_size", "optimizer_steps")
+           "wall_time_s", "train_size", "optimizer_steps", "val_loss", "diverged")
 _NUMBERS = {"labels_per_class": int, "seed": int, "steps": int, "train_size": int,
-            "optimizer_steps": int, "model_width": float, "lr": float,
+            "optimizer_steps": int, "diverged": int, "model_width": float, "lr": float,
             "val_accuracy": float, "test_accuracy": float, "val_last_quarter_gain": float,
             "train_seconds": float, "cpu_seconds": float, "step_seconds": float,
-            "wall_time_s": float}
+            "wall_time_s": float, "val_loss": float}
 IMAGE_SPACE = ("standard", "mixup", "cutout", "image_pgd")
 
 
@@ -41,7 +41,8 @@ OUTPUTS = ("results.csv", "results.json", "report.md", "accuracy.png", "cost.png
 def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: StudyConfig
     """results.csv, results.json, report.md (from results.csv) and the plots (the
     files of OUTPUTS that apply)."""
-    rows = sorted(({"step_seconds": math.nan, "cpu_seconds": math.nan, **r}
+    rows = sorted(({"step_seconds": math.nan, "cpu_seconds": math.nan,
+                    "val_loss": math.nan, "diverged": 0, **r}
                    for r in rows),  # older rows lack them
                   key=lambda r: (r["variant"], r["labels_per_class"], r["method"],
                                  r["seed"]))
@@ -335,7 +336,25 @@ def _convergence_section(rows, config, budgets):
             else:
                 line += " — | — |"
         lines.append(line)
-    return lines + _own_schedules(rows, config, budgets)
+    return lines + _divergence_lines(rows) + _own_schedules(rows, config, budgets)
+
+
+def _divergence_lines(rows) -> List[str]:
+    """Which runs diverged (final validation loss over ten times a uniform guess's:
+    their accuracies are no result), or that none did; nothing for results.csv files
+    from before the check."""
+    if not rows or "diverged" not in rows[0]:
+        return []
+    bad = [r for r in rows if r["diverged"]]
+    if not bad:
+        losses = [r["val_loss"] for r in rows if math.isfinite(r["val_loss"])]
+        return ["", "## Divergence", "", "No run diverged (final validation loss over ten times a uniform "
+                f"guess's): the largest is {max(losses):.3g}."] if losses else []
+    return ["", "## Divergence", "", f"Diverged (final validation loss over ten times a uniform guess's; "
+                f"their accuracies count in the tables above, read them with care): "
+            + ", ".join(f"{r['method']}{' (' + r['variant'] + ')' if r['variant'] else ''}"
+                        f" at {r['labels_per_class']} seed {r['seed']} "
+                        f"(loss {r['val_loss']:.3g})" for r in bad) + "."]
 
 
 def _last_quarter_gain(rows, budget, method) -> Optional[float]:

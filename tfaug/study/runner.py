@@ -16,6 +16,7 @@ the outputs are rewritten (tfaug.study.report), and the record published.
 
 import collections
 import dataclasses
+import math
 import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -33,7 +34,7 @@ from tfaug.study.flows import (attribution_flow, attribution_flows, flow_name,
                                flow_specs, has_trained_flow, train_flow, variant)
 from tfaug.study.report import best_latent, mean_seconds, write_outputs
 from tfaug.study.rows import CAPACITY, MAIN, MATCHED
-from tfaug.trainers.classifier import load_splits, train_classifier
+from tfaug.trainers.classifier import divergence, load_splits, train_classifier
 from tfaug.trainers.distribution import make_strategy
 from tfaug.trainers.grid import BudgetGrid
 from tfaug.tuning.methods import read_tuned
@@ -333,6 +334,8 @@ def row(report: dict, run: Run) -> dict:
                          f"{config['augmentation']}, {config['seed']})")
     steps = config["steps_per_epoch"] * config["epochs"]
     curve = report["history"].get("val_accuracy", [])
+    # Runs before report.json had val_loss: the last epoch's, the same weights'.
+    val_loss = report.get("val_loss", (report["history"].get("val_loss") or [None])[-1])
     gain = float("nan")
     if len(curve) >= 3:
         points = np.arange(1, len(curve) + 1) * config["steps_per_epoch"]
@@ -352,7 +355,10 @@ def row(report: dict, run: Run) -> dict:
             "step_seconds": float(report.get("step_seconds", float("nan"))),
             "wall_time_s": float(report["wall_time_s"]),
             "train_size": int(report["sizes"]["train"]),
-            "optimizer_steps": int(report["optimizer_steps"])}
+            "optimizer_steps": int(report["optimizer_steps"]),
+            "val_loss": math.nan if val_loss is None else float(val_loss),
+            "diverged": int(divergence(val_loss, report["data"]["train"]["classes"],
+                                       config["lr"]) is not None)}
 
 
 def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConfig:
