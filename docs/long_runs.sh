@@ -7,8 +7,9 @@
 #
 #   bash docs/long_runs.sh start    evidence tuning (EVIDENCE_PROCESSES, default 3,
 #                                   sharing its searches), evidence study (two
-#                                   processes sharing its runs, each rerun every 10
-#                                   min while runs wait for their tuning),
+#                                   processes sharing its runs, each rerun when a
+#                                   search finishes while runs wait for their
+#                                   tuning),
 #                                   semi tuning (SEMI_PROCESSES, default 1), semi
 #                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh save     copies the backups of runs begun over SAVE_MINUTES
@@ -34,10 +35,12 @@ launch() {  # launch WORKTREE LOG ARGS...: one niced single-core process
     nohup nice -n 19 "$@" >> "$log" 2>&1 &)
 }
 
-study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, again every 10 min
-  local tree=$1 name=$2 log=$ROOT/runs/study_$2/study${3:-}.log  # while runs wait
+study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, and again each
+  local tree=$1 name=$2 log=$ROOT/runs/study_$2/study${3:-}.log  # time a search ends
+  local tuned=$ROOT/docs/tuning/$2/tuned.json  # (its finished values) while runs wait
   while true; do
-    local before; before=$(wc -l < "$log" 2>/dev/null || echo 0)
+    local before seen; before=$(wc -l < "$log" 2>/dev/null || echo 0)
+    seen=$(cksum < "$tuned" 2>/dev/null)
     (cd "$tree" && PYTHONPATH=$tree TF_ENABLE_ONEDNN_OPTS=1 TF_CPP_MIN_LOG_LEVEL=2 \
       TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 19 \
       "$PY" bin/study.py --hparams=study_fashion_mnist_$name \
@@ -45,7 +48,7 @@ study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, again every 
       --out_dir="$ROOT/runs/study_$name" \
       --publish_dir="$ROOT/docs/study_$name" >> "$log" 2>&1)
     tail -n +$((before + 1)) "$log" | grep -q "still being tuned" || break
-    sleep 600
+    while sleep 600; [ "$(cksum < "$tuned" 2>/dev/null)" = "$seen" ]; do :; done
   done
 }
 
