@@ -195,7 +195,11 @@ def test_the_report_names_diverged_runs(tmp_path):
     study.write_outputs(out, rows, config)
     report = open(os.path.join(out, "report.md")).read()
     assert "No run diverged (final validation loss over ten times a uniform guess's): " \
-           "the largest is 2.5." in report
+           "the largest is 2.5." in report and "without a validation loss" not in report
+    rows[0]["val_loss"] = float("nan")  # a row from before the check
+    study.write_outputs(out, rows, config)
+    report = open(os.path.join(out, "report.md")).read()
+    assert "the largest is 2.5. Runs without a validation loss on record: 1." in report
     rows[4].update(val_loss=float("nan"), diverged=1)  # standard, seed 1
     study.write_outputs(out, rows, config)
     report = open(os.path.join(out, "report.md")).read()

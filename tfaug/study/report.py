@@ -345,16 +345,20 @@ def _divergence_lines(rows) -> List[str]:
     from before the check."""
     if not rows or "diverged" not in rows[0]:
         return []
-    bad = [r for r in rows if r["diverged"]]
-    if not bad:
-        losses = [r["val_loss"] for r in rows if math.isfinite(r["val_loss"])]
-        return ["", "## Divergence", "", "No run diverged (final validation loss over ten times a uniform "
-                f"guess's): the largest is {max(losses):.3g}."] if losses else []
-    return ["", "## Divergence", "", f"Diverged (final validation loss over ten times a uniform guess's; "
-                f"their accuracies count in the tables above, read them with care): "
-            + ", ".join(f"{r['method']}{' (' + r['variant'] + ')' if r['variant'] else ''}"
-                        f" at {r['labels_per_class']} seed {r['seed']} "
-                        f"(loss {r['val_loss']:.3g})" for r in bad) + "."]
+    known = [r for r in rows if r["diverged"] or math.isfinite(r["val_loss"])]
+    if not known:
+        return []
+    rule = "final validation loss over ten times a uniform guess's"
+    bad = [f"{r['method']}" + (f" ({r['variant']})" if r["variant"] else "")
+           + f" at {r['labels_per_class']} seed {r['seed']} (loss {r['val_loss']:.3g})"
+           for r in known if r["diverged"]]
+    text = (f"Diverged ({rule}; their accuracies count in the tables above): "
+            + ", ".join(bad) + "." if bad else
+            f"No run diverged ({rule}): the largest is "
+            f"{max(r['val_loss'] for r in known):.3g}.")
+    if len(known) < len(rows):
+        text += f" Runs without a validation loss on record: {len(rows) - len(known)}."
+    return ["", "## Divergence", "", text]
 
 
 def _last_quarter_gain(rows, budget, method) -> Optional[float]:
