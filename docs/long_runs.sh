@@ -59,6 +59,8 @@ save() {  # the last backup of each run begun SAVE_MINUTES ago (or saved before)
        -o -name checkpoints \) -not -path '*/superseded/*' | while read -r dir; do
     local rel=${dir#"$ROOT"/runs/} unit; unit=$(dirname "$dir")  # a trial, a run, a flow
     [ -d "$unit/export" ] && continue  # a flow trained already
+    local result=$unit/report.json; case $dir in *_backup) result=${dir%_backup}.json ;; esac
+    [ -f "$result" ] && continue  # a run or trial seed finished: its result is on record
     [ -d "$dest/$rel" ] || [ $(( now - $(stat -c %W "$unit") )) -ge \
       $(( ${SAVE_MINUTES:-60} * 60 )) ] || continue
     local files; if [ "$(basename "$dir")" = checkpoints ]; then  # the latest of
