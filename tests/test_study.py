@@ -408,6 +408,8 @@ def test_a_method_of_its_own_schedule_trains_and_is_tuned_at_its_steps(tmp_path)
     report = (tmp_path / "study" / "report.md").read_text()
     assert "3 at 2, 3 at 4 (latent_random: 6 at 2, 9 at 4)" in report
     assert re.search(r"\| latent_random: 4 \| 9 \| [+-]\d", report)  # its convergence
+    convergence = report.split("## Convergence of `none`")[1].split("\n## ")[0]
+    assert "schedules of their own" in convergence  # in its section, not the next
     tuning = cfglib.from_dict(MethodsTuningConfig, dict(
         budgets=(2, 4), epochs=1, steps_by_budget=(2, 2),
         methods=("standard", "lever: latent_random"), method_steps={"lever": [3, 5]}))

@@ -219,6 +219,7 @@ def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
                     paired(mine, theirs), np.mean(list(theirs.values()))))
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines += _convergence_section(rows, config, budgets)
+    lines += _divergence_lines(rows)
     lines += _cost_section(rows, methods, budgets, head, rule, config)
     lines += _capacity_section(rows)
     lines += _values_section(rows, methods, budgets, config)
@@ -336,7 +337,7 @@ def _convergence_section(rows, config, budgets):
             else:
                 line += " — | — |"
         lines.append(line)
-    return lines + _divergence_lines(rows) + _own_schedules(rows, config, budgets)
+    return lines + _own_schedules(rows, config, budgets)
 
 
 def _divergence_lines(rows) -> List[str]:
