@@ -1,6 +1,7 @@
 """Trains a classifier with an augmentation inside its compiled training step and
 writes TensorBoard logs, a resumable backup, the weights and report.json (final
-validation and test accuracy) to --out_dir.
+validation and test accuracy) to --out_dir. --notest leaves the test split alone, for
+runs whose validation accuracy chooses a setting.
 
   python bin/train_classifier.py --hparams=fashion_mnist_small_cnn \\
       --labels_per_class=100 --augmentation=standard+latent_adversarial
@@ -20,16 +21,20 @@ common.define_config_flags(ClassifierTrainConfig,
                            "override it.")
 flags.DEFINE_string("out_dir", "runs/classifier", "Where TensorBoard logs, the backup, "
                                                   "weights and report.json go.")
+flags.DEFINE_bool("test", True, "Evaluate the test split at the end (--notest: "
+                  "validation only, for runs that choose a setting).")
 
 
 def main(argv):
     from tfaug.trainers.classifier import train_classifier
 
     config = common.config_from_flags(ClassifierTrainConfig)
-    report = train_classifier(config, FLAGS.out_dir, log=print)
-    print(f"{config.augmentation}: validation accuracy {report['val_accuracy']:.4f}, "
-          f"test accuracy {report['test_accuracy']:.4f} ({report['sizes']['train']} "
-          f"labelled training images); report: "
+    report = train_classifier(config, FLAGS.out_dir, log=print, evaluate_test=FLAGS.test)
+    scores = [f"{name} accuracy {report[key]:.4f}" for name, key in (
+        ("validation", "val_accuracy"), ("test", "test_accuracy"))
+        if report[key] is not None]
+    print(f"{config.augmentation}: {', '.join(scores) or 'trained'} "
+          f"({report['sizes']['train']} labelled training images); report: "
           f"{os.path.join(FLAGS.out_dir, 'report.json')}")
 
 

@@ -24,6 +24,19 @@ def test_low_data_run_from_the_command_line(tmp_path):
     assert f"TensorBoard: {tmp_path / 'out' / 'tensorboard'}" in result.stdout
 
 
+def test_notest_reports_validation_only(tmp_path):
+    data_dir = make_mnist_dir(tmp_path / "data", n_train=100, n_test=20)
+    result = _run("--hparams=fashion_mnist_small_cnn", "--dataset=mnist",
+                  f"--data_dir={data_dir}", "--augmentation=none", "--notest",
+                  "--labels_per_class=2", "--val_per_class=2", "--epochs=1",
+                  "--batch_size=8", "--model_width=0.25", "--nojit",
+                  f"--out_dir={tmp_path / 'out'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["test_accuracy"] is None and report["val_accuracy"] is not None
+    assert "validation accuracy" in result.stdout
+    assert "test accuracy" not in result.stdout
+
 def test_missing_flow_and_bad_flags_are_clear_errors(tmp_path):
     for args, message in [
         ([f"--flow={tmp_path}/none"], "glow.json is missing"),

@@ -66,6 +66,23 @@ def test_training_writes_report_and_leaves_the_flow_unchanged(tmp_path, flow_dir
     assert all(np.array_equal(b, a.numpy()) for b, a in zip(before, after))
 
 
+@pytest.mark.parametrize("evaluate_test", [True, False])
+def test_a_run_without_test_never_touches_the_test_split(tmp_path, monkeypatch,
+                                                          evaluate_test):
+    """A run whose validation accuracy chooses a setting can leave the test split
+    alone: it is never fed to the model, and the report says so (None)."""
+    splits, seen = _splits(), []
+    pipeline = classifier.data.eval_pipeline
+    monkeypatch.setattr(classifier.data, "eval_pipeline",
+                        lambda split, *args: seen.append(split) or pipeline(split, *args))
+    report = train_classifier(_config(None, augmentation="none", epochs=1),
+                              str(tmp_path), splits, verbose=0,
+                              evaluate_test=evaluate_test)
+    assert any(split is splits.test for split in seen) == evaluate_test
+    assert (report["test_accuracy"] is not None) == evaluate_test
+    assert report["val_accuracy"] is not None
+
+
 def test_run_with_copies_trains_and_shows_every_copy(tmp_path, flow_dir):
     from tensorboard.backend.event_processing import event_accumulator
     report = train_classifier(_config(flow_dir, epochs=1, augmentation=(

@@ -476,12 +476,13 @@ def divergence(loss: float, num_classes: int, lr: float,
 
 def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits = None,
                      strategy: tf.distribute.Strategy = None, verbose: int = 1,
-                     callbacks=(), log=None) -> dict:
+                     callbacks=(), log=None, evaluate_test: bool = True) -> dict:
     """Trains, evaluates on validation and test, writes report.json; returns it.
     Rerunning an interrupted run with the same `out_dir` resumes it (at the epoch
     it reached, with its optimizer state and per-example augmentation state). `log`,
     if given, is called with what the run trains and tests on and where its
-    TensorBoard logs go."""
+    TensorBoard logs go. With evaluate_test=False the test split is never evaluated
+    (test_accuracy None): a run whose results choose a setting."""
     started = time.time()
     io.check_out_dir(out_dir)
     strategy = strategy or make_strategy(config.strategy)
@@ -538,7 +539,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                         shuffle=False)  # train_ds is already shuffled by tf.data
     fit_time = time.time() - fit_start
     test_metrics = model.evaluate(_one_hot(data.eval_pipeline(splits.test, 256), k),
-                                  verbose=0, return_dict=True)
+                                  verbose=0, return_dict=True) if evaluate_test else {}
     val_metrics = model.evaluate(val_ds, verbose=0, return_dict=True) if val_ds else {}
     io.save_weights_atomic(classifier, os.path.join(out_dir, "classifier.weights.h5"))
     train_loss = history.history.get("loss", [None])[-1]
@@ -559,7 +560,8 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                  "test": splits.test.info.describe()},
         "val_accuracy": val_metrics.get("accuracy"),
         "val_loss": val_metrics.get("loss"), "diverged": diverged,
-        "test_accuracy": test_metrics["accuracy"], "test_loss": test_metrics["loss"],
+        "test_accuracy": test_metrics.get("accuracy"),
+        "test_loss": test_metrics.get("loss"),
         "history": {k2: [float(v) for v in vals] for k2, vals in history.history.items()},
         "epochs_this_run": epochs_run,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
