@@ -10,7 +10,7 @@
 #                                   processes sharing its runs, each rerun when a
 #                                   search finishes while runs wait for their
 #                                   tuning),
-#                                   semi tuning (SEMI_PROCESSES, default 1), semi
+#                                   semi tuning (SEMI_PROCESSES, default 2), semi
 #                                   study too with SEMI_STUDY=1
 #   bash docs/long_runs.sh save     copies the backups of runs begun over SAVE_MINUTES
 #                                   (default 60) ago, or saved before, up to
@@ -101,7 +101,7 @@ case "${1:-status}" in
         --out_dir="$ROOT/runs/tune_evidence" \
         --publish_dir="$ROOT/docs/tuning/evidence"
     done
-    for i in $(seq 1 "${SEMI_PROCESSES:-1}"); do
+    for i in $(seq 1 "${SEMI_PROCESSES:-2}"); do
       launch "$tree" "$ROOT/runs/tune_semi/process$i.log" "$PY" bin/tune_methods.py \
         --hparams=tune_fashion_mnist_semi_methods \
         --reuse="$ROOT/docs/tuning/evidence" --out_dir="$ROOT/runs/tune_semi" \
