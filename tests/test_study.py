@@ -760,6 +760,26 @@ def _rows(cells):
             for s, acc in enumerate(accs)]
 
 
+def test_capacity_lever_is_kept_only_where_its_validation_gain_beats_the_main_one():
+    from tfaug.study import report
+    rows = [{**r, "model": "resnet18", "model_width": 1.0,
+             "val_accuracy": r["test_accuracy"] + 0.01 * (r["variant"] == "capacity")
+             * (r["method"] == "sla")}
+            for r in _rows({("none", ""): [0.70, 0.72, 0.71],  # main: +4, +4, +10
+                            ("sla", ""): [0.74, 0.76, 0.81],
+                            ("none", "capacity"): [0.66, 0.67],  # +4 test, +5 val
+                            ("sla", "capacity"): [0.70, 0.71]})]
+    line = next(line for line in report._capacity_section(rows)
+                if line.startswith("| 10 | sla |"))
+    assert line.endswith("| +5.00 vs +4.00 (2 seeds): kept |")  # same seeds 0, 1
+    for r in rows:
+        if r["variant"] == "capacity" and r["method"] == "sla":
+            r["val_accuracy"] -= 0.02  # +3 on validation: below the main +4
+    line = next(line for line in report._capacity_section(rows)
+                if line.startswith("| 10 | sla |"))
+    assert line.endswith("| +3.00 vs +4.00 (2 seeds): not kept |")
+
+
 def test_primary_comparison_stands_alone_and_the_others_are_holm_adjusted(tmp_path):
     from tfaug.study import evidence
     from tfaug.study.stats import holm, paired_p
