@@ -77,6 +77,7 @@ save() {  # the last backup of each run begun SAVE_MINUTES ago (or saved before)
     mkdir -p "$new/$rel"; for f in $files; do cp "$dir/$f" "$new/$rel/"; done
     [ -f "$unit/epoch_seconds.json" ] \
       && cp "$unit/epoch_seconds.json" "$new/${rel%/*}/"  # a run's cost so far
+    case $dir in *_backup) cp "$unit"/seed*.json "$new/${rel%/*}/" 2>/dev/null ;; esac
     echo "saved runs/$rel ($(du -sh "$new/$rel" | cut -f1))"
   done
   rm -rf "$dest"; [ -n "$(ls -A "$new")" ] && mv "$new" "$dest" || rm -rf "$new"
