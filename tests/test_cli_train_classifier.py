@@ -37,6 +37,7 @@ def test_notest_reports_validation_only(tmp_path):
     assert "validation accuracy" in result.stdout
     assert "test accuracy" not in result.stdout
 
+
 def test_missing_flow_and_bad_flags_are_clear_errors(tmp_path):
     for args, message in [
         ([f"--flow={tmp_path}/none"], "glow.json is missing"),

@@ -517,13 +517,14 @@ def _capacity_section(rows):
             main = "—" if m == "none" or not main_mine or not main_base else _interval(
                 paired(main_mine, main_base), np.mean(list(main_base.values())))
             lines.append(f"| {b} | {m} | {_pct(mean)} ± {_pct(sd)} ({len(mine)}) | "
-                         f"{vs} | {main} | {_capacity_verdict(rows, b, m)} |")
+                         f"{vs} | {main} | {_capacity_verdict(rows, b, m, set(mine))} |")
     return lines
 
 
-def _capacity_verdict(rows, budget, method) -> str:
+def _capacity_verdict(rows, budget, method, seeds) -> str:
     """The mean validation gain over `none` of the capacity runs and of the main
-    classifier's runs on the same seeds, and whether the first is larger."""
+    classifier's runs on the same `seeds` (the capacity runs'), and whether the
+    first is larger."""
     def gain(variant, seeds=None):
         mine, base = (by_seed(rows, budget, m, variant, "val_accuracy")
                       for m in (method, "none"))
@@ -534,7 +535,7 @@ def _capacity_verdict(rows, budget, method) -> str:
     if method == "none":
         return "—"
     large = gain(CAPACITY)
-    main = gain(MAIN, set(by_seed(rows, budget, method, CAPACITY)))
+    main = gain(MAIN, seeds)
     if large is None or main is None or main.n != large.n:
         return "—"
     kept = "kept" if large.mean > main.mean else "not kept"
