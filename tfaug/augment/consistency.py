@@ -1,6 +1,6 @@
 """Consistency training on unlabelled images, as a part of an augmentation spec:
 
-    standard+latent_adversarial(eps=1)+fixmatch(mu=7,strong=latent_random(eps=2))
+    standard+latent_adversarial(eps=1)+fixmatch(mu=7,strong=latent_random(eps=2)+standard)
 
 The labelled batch passes through the other parts as always; `fixmatch` leaves it
 unchanged and adds a loss on a stream of unlabelled images the trainer feeds beside it
@@ -12,7 +12,9 @@ FixMatch's own: standard+randaugment+cutout), or through the flow, latent_random
 latent_adversarial (which ascends the cross-entropy against the classifier's own
 prediction on the clean image, so it needs no label; with soft_targets=true against
 its probabilities, the KL divergence of VAT: a virtual adversarial direction in the
-latent).
+latent). A strong view is the weak one plus more: follow a latent perturbation with
+the weak view's shift, or it may move an image less than the weak view does and the
+loss only confirms the classifier's own predictions (docs/study_semi/pilots.md).
 """
 
 import tensorflow as tf

@@ -6,7 +6,7 @@ optionally with parameters, joined by "+" and applied left to right, and "fixmat
 
     standard(pad=2)+latent_adversarial(eps=1.3,steps=1)     (the paper's order)
     latent_adversarial(amortized=true)+standard             (latents cacheable)
-    standard+fixmatch(mu=7,strong=latent_adversarial(eps=1))
+    standard+fixmatch(mu=7,strong=latent_adversarial(eps=1)+standard)
 
 A method's parameters are its class's constructor arguments (names, types, defaults),
 so the registry, the tuner, the study and the command line share one parameter set.

@@ -56,8 +56,8 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                         "of the dataset).")
     unlabelled: Optional[str] = field(None, "Unlabelled images for a consistency part "
                                             "of the augmentation (e.g. '+fixmatch(mu=7,"
-                                            "strong=latent_adversarial(eps=1))'): a "
-                                            "dataset (folder:PATH, npz:FILE, tfds:NAME "
+                                            "strong=latent_adversarial(eps=1)+standard)'): "
+                                            "a dataset (folder:PATH, npz:FILE, tfds:NAME "
                                             "or a built-in name), every training image "
                                             "of it; default: the training split without "
                                             "the run's labelled and validation images. "
