@@ -417,6 +417,17 @@ def test_a_method_of_its_own_schedule_trains_and_is_tuned_at_its_steps(tmp_path)
     assert search("lever").steps_per_epoch == 5 and search("standard").steps_per_epoch == 2
 
 
+def test_the_report_groups_methods_on_the_same_schedule_of_their_own(tmp_path):
+    config = _config(tmp_path, steps_by_budget=(3, 5), methods=(
+        "none", "a: latent_random(eps=0.5)", "b: latent_random(eps=1)",
+        "c: latent_random(eps=2)"), method_steps={"a": [6, 9], "b": [4, 4],
+                                                  "c": [6, 9]}).validate()
+    assert study.report._schedules(config) == ("3 at 2, 5 at 4 (a and c: 6 at 2, 9 at 4; "
+                                               "b: 4 at 2, 4 at 4)")
+    assert study.report._schedules(_config(tmp_path, steps_by_budget=(3, 5))
+                                   .validate()) == "3 at 2, 5 at 4"
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(labels_per_class=5), "do not set labels_per_class"),
     (dict(methods=("none", "sharpen")), "sharpen"),

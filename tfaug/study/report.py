@@ -166,15 +166,30 @@ def _flow_reports(out_dir: str, config) -> Dict[str, List[dict]]:
     return found
 
 
+def _schedules(config) -> str:
+    """Optimizer steps per run at each budget; methods on a schedule of their own
+    grouped by schedule: "400 at 10, 800 at 50 (a and b: 2000 at 10, 2000 at 50)"."""
+    at = lambda label=None: ", ".join(f"{config.steps(b, label)} at {b}"
+                                      for b in config.budgets)
+    own = {}
+    for label in config.method_steps:
+        own.setdefault(at(label), []).append(label)
+    return at() + (" (" + "; ".join(
+        f"{_listed(labels)}: {schedule}" for schedule, labels in own.items()) + ")"
+        if own else "")
+
+
+def _listed(names: List[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def markdown_report(rows: List[dict], config, flow_reports=None) -> str:
     methods, budgets = _methods_and_budgets(rows, config)
     table = summarize(rows)
     head, rule = _budget_table_head(budgets)
     seeds = ", ".join(f"{len(config.seeds_for(b))} at {b}" for b in config.budgets)
-    steps = ", ".join(f"{config.steps(b)} at {b}" for b in config.budgets) + "".join(
-        f" ({label}: " + ", ".join(f"{config.steps(b, label)} at {b}"
-                                   for b in config.budgets) + ")"
-        for label in config.method_steps)
+    steps = _schedules(config)
     lrs, own_lrs = _learning_rates(rows)
     decay = ("coupled (L2 in the gradient before momentum, PyTorch's SGD, as the "
              "paper's 5e-4)" if config.weight_decay_mode == "coupled" else
