@@ -174,6 +174,24 @@ def test_latent_strong_views_are_flow_perturbations_of_the_unlabelled_images():
             assert dz.max() < 1e-3, dz
 
 
+def test_tensorboard_shows_the_views_and_how_far_each_moves_its_images(tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+    config = _config(epochs=1, image_every=1,
+                     augmentation="fixmatch(mu=2,weak=none,strong=cutout(size=4))")
+    full, test = _numbered(60), _numbered(10, "test", first=1000)
+    train_classifier(config, str(tmp_path), classifier.load_splits(config, full, test),
+                     verbose=0)
+    events = event_accumulator.EventAccumulator(
+        str(tmp_path / "tensorboard" / "images"), size_guidance={"tensors": 0})
+    events.Reload()
+    grid = events.Tensors("clean, weak view, strong view (rows)")[0].tensor_proto
+    assert int(grid.string_val[1]) == 3 * 8  # height: three rows of 8-pixel images
+    distance = {name: float(tf.make_ndarray(events.Tensors(
+        f"view_distance/{name}")[0].tensor_proto)) for name in ("weak", "strong")}
+    assert distance["weak"] == 0.0  # weak=none leaves the images as they are
+    assert 0.0 < distance["strong"] <= 4.0  # a 4x4 cutout: at most 16 pixels of <= 1
+
+
 def test_resumed_semi_supervised_run_equals_the_uninterrupted_one(tmp_path):
     glow = toy_flow()
     flows.save(glow, str(tmp_path / "flow"))

@@ -168,7 +168,11 @@ def make_schedule(config: ClassifierTrainConfig, total_steps: int):
 class PerturbationImages(keras.callbacks.Callback):
     """Every `every` epochs: a TensorBoard grid of clean images (top) and their
     augmented batch below them, row by row in its order (with `copies`, each copy of
-    the perturbed images, then the clean rest), for fixed images and a fixed seed."""
+    the perturbed images, then the clean rest), for fixed images and a fixed seed.
+    With a consistency part, also its weak and strong views of the same images and
+    each view's mean L2 distance from them (view_distance/weak, /strong): a strong
+    view nearer its images than the weak one only confirms the classifier's
+    predictions."""
 
     def __init__(self, log_dir, images, labels, every):
         super().__init__()
@@ -178,16 +182,25 @@ class PerturbationImages(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every:
             return
-        model = self.model  # these images have no per-example state: stateless twin
+        model, seed = self.model, tf.constant([7, epoch])
+        # these images have no per-example state: the stateless twin
         out, _ = model.augmentation.stateless()(self.images, self.labels,
                                                 model.classifier, training=True,
-                                                seed=tf.constant([7, epoch]))
+                                                seed=seed)
         n = len(self.images)
         blank = tf.zeros((-len(out) % n, *out.shape[1:]), out.dtype)
         grid = tf.concat([self.images, out, blank], 0)
+        consistency = model.augmentation.consistency
         with self.writer.as_default(step=epoch):
             tf.summary.image("clean (top) vs augmented (below)",
                              image_grid(grid, len(grid) // n)[None])
+            if consistency is not None:
+                views = consistency.views(self.images, model.classifier, seed)
+                tf.summary.image("clean, weak view, strong view (rows)", image_grid(
+                    tf.concat([self.images, *views], 0), 3)[None])
+                for name, view in zip(("weak", "strong"), views):
+                    tf.summary.scalar(f"view_distance/{name}", tf.reduce_mean(tf.norm(
+                        tf.reshape(view - self.images, [n, -1]), axis=1)))
         self.writer.flush()
 
 
