@@ -18,7 +18,7 @@ import numpy as np
 
 from tfaug import data, flows, io, models
 from tfaug import config as cfglib
-from tfaug.augment import bind_classes, registry
+from tfaug.augment import bind_classes, norms, registry
 from tfaug.errors import CheckpointError, ConfigError
 from tfaug.optimizers import WEIGHT_DECAY_MODES, sgd
 from tfaug.summaries import image_grid
@@ -199,8 +199,8 @@ class PerturbationImages(keras.callbacks.Callback):
                 tf.summary.image("clean, weak view, strong view (rows)", image_grid(
                     tf.concat([self.images, *views], 0), 3)[None])
                 for name, view in zip(("weak", "strong"), views):
-                    tf.summary.scalar(f"view_distance/{name}", tf.reduce_mean(tf.norm(
-                        tf.reshape(view - self.images, [n, -1]), axis=1)))
+                    tf.summary.scalar(f"view_distance/{name}",
+                                      tf.reduce_mean(norms.l2_norm(view - self.images)))
         self.writer.flush()
 
 
