@@ -1,0 +1,96 @@
+"""Did Keras Tuner's Bayesian search guide its trials, or draw them at random?
+
+BayesianOptimization fits a Gaussian process (Matern 2.5, one length scale) to the
+finished trials and takes the next trial where the upper confidence bound is best,
+optimising it from 50 random restarts. When the fitted length scale falls to its lower
+bound (1e-5), the process predicts the same mean and spread everywhere away from the
+trials: every restart stays where it began and the first one wins, so that "guided"
+trial is a random draw (and, from the same seed and number of dimensions, the same
+draw in every search). This refits each guided trial's process exactly as the oracle
+did (its own GP settings, alpha and seed from oracle.json, the trials before it) and
+reports the length scale and whether the acquisition was flat over random points.
+
+  python benchmarks/tuner_guidance.py docs/tuning/semi docs/tuning/evidence
+"""
+
+import argparse
+import glob
+import json
+import os
+import warnings
+
+import numpy as np
+
+FLAT = 1e-9  # an acquisition varying less than this over the probe points is flat
+
+
+def fit_process(space, values, scores, seed, alpha):
+    """Keras Tuner's GP fitted to trials (hyperparameter values, scores to maximise)
+    as its oracle fits it; returns (length scale, (min, max) of the upper confidence
+    bound over 2,000 random points of the unit cube)."""
+    import keras_tuner
+    from keras_tuner.src.engine import hyperparameters
+
+    hps = hyperparameters.HyperParameters.from_config({"space": space, "values": {}})
+    x = np.array([[hp.value_to_prob(v.get(hp.name, hp.default)) for hp in hps.space]
+                  for v in values])
+    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        objective=keras_tuner.Objective("score", "max"), max_trials=1, seed=seed,
+        alpha=alpha)
+    process = oracle._make_gpr()
+    with warnings.catch_warnings():  # the bound is what we report
+        warnings.simplefilter("ignore")
+        process.fit(x, -np.asarray(scores, dtype=float))
+    probes = np.random.RandomState(0).uniform(size=(2000, x.shape[1]))
+    mean, std = process.predict(probes, return_std=True)
+    bound = mean - oracle.beta * std
+    return float(process.kernel_.length_scale), (float(bound.min()), float(bound.max()))
+
+
+def search_guidance(search_dir):
+    """Per guided trial of one search: (trial number, length scale, flat?)."""
+    with open(os.path.join(search_dir, "oracle.json")) as f:
+        oracle = json.load(f)
+    if "num_initial_points" not in oracle:
+        return []  # not a Bayesian search
+    trials = []
+    for path in glob.glob(os.path.join(search_dir, "trial_*", "trial.json")):
+        with open(path) as f:
+            trial = json.load(f)
+        if trial.get("status") == "COMPLETED" and trial.get("score") is not None:
+            trials.append(trial)
+    trials.sort(key=lambda t: int(t["trial_id"]))
+    space = oracle["hyperparameters"]["space"]
+    initial = oracle["num_initial_points"] or max(3 * len(space), 3)
+    rows = []
+    for k in range(initial, len(trials)):
+        before = trials[:k]
+        scale, (low, high) = fit_process(
+            space, [t["hyperparameters"]["values"] for t in before],
+            [t["score"] for t in before], oracle["seed"], oracle["alpha"])
+        rows.append((int(trials[k]["trial_id"]), scale, high - low < FLAT))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("roots", nargs="+", help="tuning record folders (searched for "
+                        "*/search/oracle.json)")
+    roots = parser.parse_args().roots
+    guided = flat = 0
+    for root in roots:
+        for oracle in sorted(glob.glob(os.path.join(root, "**", "search", "oracle.json"),
+                                       recursive=True)):
+            search = os.path.dirname(oracle)
+            rows = search_guidance(search)
+            if not rows:
+                continue
+            guided += len(rows)
+            flat += sum(f for _, _, f in rows)
+            cells = ", ".join(f"{n}: {s:.2g}{' flat' if f else ''}" for n, s, f in rows)
+            print(f"{os.path.relpath(os.path.dirname(search), root)} [{root}]  {cells}")
+    print(f"{flat} of {guided} guided trials had a flat acquisition (a random draw).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""benchmarks/tuner_guidance.py: a flat acquisition is one where Keras Tuner's
+Bayesian oracle proposes its first random restart, i.e. a random draw."""
+
+import importlib.util
+import json
+import os
+
+import keras_tuner
+import numpy as np
+import pytest
+from keras_tuner.src.engine import hyperparameters, trial as trial_module
+
+_PATH = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
+                     "tuner_guidance.py")
+_spec = importlib.util.spec_from_file_location("tuner_guidance", _PATH)
+guidance = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(guidance)
+
+SPACE = [{"class_name": "Float", "config": {
+             "name": "lr", "default": 0.005, "conditions": [], "min_value": 0.005,
+             "max_value": 0.2, "step": None, "sampling": "log"}},
+         {"class_name": "Float", "config": {
+             "name": "weight", "default": 0.25, "conditions": [], "min_value": 0.25,
+             "max_value": 4.0, "step": None, "sampling": "log"}}]
+VALUES = [{"lr": lr, "weight": w} for lr, w in
+          ((0.005, 0.3), (0.01, 2.0), (0.02, 0.5), (0.04, 3.0), (0.08, 1.0))]
+NOISY = [0.70, 0.74, 0.69, 0.73, 0.71]  # the GP fits a length scale of ~0.3
+SMOOTH = [-np.log(v["lr"] / 0.03) ** 2 for v in VALUES]  # it collapses to 1e-5
+SEED = 1000
+
+
+def _proposal_and_first_restart(scores):
+    """The oracle's next proposal after these trials, and its first random restart."""
+    hps = hyperparameters.HyperParameters.from_config({"space": SPACE, "values": {}})
+    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        objective=keras_tuner.Objective("score", "max"), max_trials=10,
+        num_initial_points=len(scores), seed=SEED)
+    oracle.hyperparameters = hps
+    for i, (values, score) in enumerate(zip(VALUES, scores)):
+        trial = trial_module.Trial(hps.copy(), trial_id=str(i),
+                                   status=trial_module.TrialStatus.COMPLETED)
+        trial.hyperparameters.values.update(values)
+        trial.score = score
+        oracle.trials[str(i)] = trial
+    state = oracle._random_state.get_state()
+    bounds = oracle._get_hp_bounds()
+    first = np.random.RandomState()
+    first.set_state(state)
+    first = first.uniform(bounds[:, 0], bounds[:, 1], size=(50, len(SPACE)))[0]
+    proposal = oracle.populate_space("next")["values"]
+    return proposal, oracle._vector_to_values(first)
+
+
+@pytest.mark.parametrize("scores, flat", [(SMOOTH, True), (NOISY, False)])
+def test_flat_verdict_is_the_oracle_proposing_its_first_restart(scores, flat):
+    scale, (low, high) = guidance.fit_process(SPACE, VALUES, scores, SEED, 1e-4)
+    assert (high - low < guidance.FLAT) == flat
+    assert (scale < 1e-4) == flat
+    proposal, first = _proposal_and_first_restart(scores)
+    same = all(proposal[k] == pytest.approx(first[k]) for k in first)
+    assert same == flat
+
+
+def test_search_guidance_reads_records_and_skips_random_trials(tmp_path):
+    search = tmp_path / "search"
+    search.mkdir()
+    (search / "oracle.json").write_text(json.dumps({
+        "hyperparameters": {"space": SPACE, "values": {}}, "num_initial_points": 3,
+        "seed": SEED, "alpha": 1e-4}))
+    for i, (values, score) in enumerate(zip(VALUES, NOISY)):
+        (search / f"trial_{i}").mkdir()
+        (search / f"trial_{i}" / "trial.json").write_text(json.dumps({
+            "trial_id": str(i), "status": "COMPLETED", "score": score,
+            "hyperparameters": {"space": SPACE, "values": values}}))
+    rows = guidance.search_guidance(str(search))
+    assert [n for n, _, _ in rows] == [3, 4]  # trials 0-2 were the random starts
+    assert rows[1][1] == pytest.approx(guidance.fit_process(
+        SPACE, VALUES[:4], NOISY[:4], SEED, 1e-4)[0])
