@@ -31,12 +31,14 @@ def fit_process(space, values, scores, seed, alpha):
     import keras_tuner
     from keras_tuner.src.engine import hyperparameters
 
-    hps = hyperparameters.HyperParameters.from_config({"space": space, "values": {}})
-    x = np.array([[hp.value_to_prob(v.get(hp.name, hp.default)) for hp in hps.space]
-                  for v in values])
     oracle = keras_tuner.oracles.BayesianOptimizationOracle(
         objective=keras_tuner.Objective("score", "max"), max_trials=1, seed=seed,
         alpha=alpha)
+    oracle.hyperparameters = hyperparameters.HyperParameters.from_config(
+        {"space": space, "values": {}})
+    dimensions = oracle._nonfixed_space()  # the oracle leaves Fixed values out
+    x = np.array([[hp.value_to_prob(v.get(hp.name, hp.default)) for hp in dimensions]
+                  for v in values])
     process = oracle._make_gpr()
     with warnings.catch_warnings():  # the bound is what we report
         warnings.simplefilter("ignore")

@@ -21,7 +21,8 @@ SPACE = [{"class_name": "Float", "config": {
              "max_value": 0.2, "step": None, "sampling": "log"}},
          {"class_name": "Float", "config": {
              "name": "weight", "default": 0.25, "conditions": [], "min_value": 0.25,
-             "max_value": 4.0, "step": None, "sampling": "log"}}]
+             "max_value": 4.0, "step": None, "sampling": "log"}},
+         {"class_name": "Fixed", "config": {"name": "mu", "conditions": [], "value": 7}}]
 VALUES = [{"lr": lr, "weight": w} for lr, w in
           ((0.005, 0.3), (0.01, 2.0), (0.02, 0.5), (0.04, 3.0), (0.08, 1.0))]
 NOISY = [0.70, 0.74, 0.69, 0.73, 0.71]  # the GP fits a length scale of ~0.3
@@ -46,7 +47,7 @@ def _proposal_and_first_restart(scores):
     bounds = oracle._get_hp_bounds()
     first = np.random.RandomState()
     first.set_state(state)
-    first = first.uniform(bounds[:, 0], bounds[:, 1], size=(50, len(SPACE)))[0]
+    first = first.uniform(bounds[:, 0], bounds[:, 1], size=(50, len(bounds)))[0]
     proposal = oracle.populate_space("next")["values"]
     return proposal, oracle._vector_to_values(first)
 
@@ -76,3 +77,11 @@ def test_search_guidance_reads_records_and_skips_random_trials(tmp_path):
     assert [n for n, _, _ in rows] == [3, 4]  # trials 0-2 were the random starts
     assert rows[1][1] == pytest.approx(guidance.fit_process(
         SPACE, VALUES[:4], NOISY[:4], SEED, 1e-4)[0])
+
+
+def test_fixed_value_is_not_a_dimension_of_the_fit():
+    free = [hp for hp in SPACE if hp["class_name"] != "Fixed"]
+    assert len(free) < len(SPACE)
+    for scores in (SMOOTH, NOISY):
+        assert guidance.fit_process(SPACE, VALUES, scores, SEED, 1e-4) == \
+            guidance.fit_process(free, VALUES, scores, SEED, 1e-4)
