@@ -9,6 +9,8 @@ trial is a random draw (and, from the same seed and number of dimensions, the sa
 draw in every search). This refits each guided trial's process exactly as the oracle
 did (its own GP settings, alpha and seed from oracle.json, the trials before it) and
 reports the length scale and whether the acquisition was flat over random points.
+tfaug's searches now say so as they go (BayesianOracle logs such trials and keeps them
+in oracle.json as `random_draws`); this reads any search's records, older ones too.
 
   python benchmarks/tuner_guidance.py docs/tuning/semi docs/tuning/evidence
 """
@@ -21,13 +23,12 @@ import warnings
 
 import numpy as np
 
-FLAT = 1e-9  # an acquisition varying less than this over the probe points is flat
+from tfaug.tuning.search import FLAT, acquisition_spread
 
 
 def fit_process(space, values, scores, seed, alpha):
     """Keras Tuner's GP fitted to trials (hyperparameter values, scores to maximise)
-    as its oracle fits it; returns (length scale, (min, max) of the upper confidence
-    bound over 2,000 random points of the unit cube)."""
+    as its oracle fits it; returns (length scale, spread of its acquisition)."""
     import keras_tuner
     from keras_tuner.src.engine import hyperparameters
 
@@ -43,10 +44,8 @@ def fit_process(space, values, scores, seed, alpha):
     with warnings.catch_warnings():  # the bound is what we report
         warnings.simplefilter("ignore")
         process.fit(x, -np.asarray(scores, dtype=float))
-    probes = np.random.RandomState(0).uniform(size=(2000, x.shape[1]))
-    mean, std = process.predict(probes, return_std=True)
-    bound = mean - oracle.beta * std
-    return float(process.kernel_.length_scale), (float(bound.min()), float(bound.max()))
+    return (float(process.kernel_.length_scale),
+            acquisition_spread(process, oracle.beta, x.shape[1]))
 
 
 def search_guidance(search_dir):
@@ -67,10 +66,10 @@ def search_guidance(search_dir):
     rows = []
     for k in range(initial, len(trials)):
         before = trials[:k]
-        scale, (low, high) = fit_process(
+        scale, spread = fit_process(
             space, [t["hyperparameters"]["values"] for t in before],
             [t["score"] for t in before], oracle["seed"], oracle["alpha"])
-        rows.append((int(trials[k]["trial_id"]), scale, high - low < FLAT))
+        rows.append((int(trials[k]["trial_id"]), scale, spread < FLAT))
     return rows
 
 

@@ -1,5 +1,6 @@
-"""benchmarks/tuner_guidance.py: a flat acquisition is one where Keras Tuner's
-Bayesian oracle proposes its first random restart, i.e. a random draw."""
+"""benchmarks/tuner_guidance.py and tfaug's BayesianOracle: a flat acquisition is one
+where Keras Tuner's Bayesian oracle proposes its first random restart, i.e. a random
+draw; tfaug's oracle proposes the same and names those trials."""
 
 import importlib.util
 import json
@@ -9,6 +10,8 @@ import keras_tuner
 import numpy as np
 import pytest
 from keras_tuner.src.engine import hyperparameters, trial as trial_module
+
+from tfaug.tuning.search import BayesianOracle
 
 _PATH = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
                      "tuner_guidance.py")
@@ -30,12 +33,11 @@ SMOOTH = [-np.log(v["lr"] / 0.03) ** 2 for v in VALUES]  # it collapses to 1e-5
 SEED = 1000
 
 
-def _proposal_and_first_restart(scores):
-    """The oracle's next proposal after these trials, and its first random restart."""
+def _oracle(scores, kind=keras_tuner.oracles.BayesianOptimizationOracle, **kwargs):
+    """An oracle of `kind` holding the finished trials VALUES with these scores."""
     hps = hyperparameters.HyperParameters.from_config({"space": SPACE, "values": {}})
-    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
-        objective=keras_tuner.Objective("score", "max"), max_trials=10,
-        num_initial_points=len(scores), seed=SEED)
+    oracle = kind(objective=keras_tuner.Objective("score", "max"), max_trials=10,
+                  num_initial_points=len(scores), seed=SEED, **kwargs)
     oracle.hyperparameters = hps
     for i, (values, score) in enumerate(zip(VALUES, scores)):
         trial = trial_module.Trial(hps.copy(), trial_id=str(i),
@@ -43,6 +45,12 @@ def _proposal_and_first_restart(scores):
         trial.hyperparameters.values.update(values)
         trial.score = score
         oracle.trials[str(i)] = trial
+    return oracle
+
+
+def _proposal_and_first_restart(scores):
+    """The oracle's next proposal after these trials, and its first random restart."""
+    oracle = _oracle(scores)
     state = oracle._random_state.get_state()
     bounds = oracle._get_hp_bounds()
     first = np.random.RandomState()
@@ -54,8 +62,8 @@ def _proposal_and_first_restart(scores):
 
 @pytest.mark.parametrize("scores, flat", [(SMOOTH, True), (NOISY, False)])
 def test_flat_verdict_is_the_oracle_proposing_its_first_restart(scores, flat):
-    scale, (low, high) = guidance.fit_process(SPACE, VALUES, scores, SEED, 1e-4)
-    assert (high - low < guidance.FLAT) == flat
+    scale, spread = guidance.fit_process(SPACE, VALUES, scores, SEED, 1e-4)
+    assert (spread < guidance.FLAT) == flat
     assert (scale < 1e-4) == flat
     proposal, first = _proposal_and_first_restart(scores)
     same = all(proposal[k] == pytest.approx(first[k]) for k in first)
@@ -85,3 +93,24 @@ def test_fixed_value_is_not_a_dimension_of_the_fit():
     for scores in (SMOOTH, NOISY):
         assert guidance.fit_process(SPACE, VALUES, scores, SEED, 1e-4) == \
             guidance.fit_process(free, VALUES, scores, SEED, 1e-4)
+
+
+@pytest.mark.parametrize("scores, flat", [(SMOOTH, True), (NOISY, False)])
+def test_tfaug_oracle_proposes_as_keras_tuner_and_names_its_random_draws(scores, flat):
+    logged = []
+    ours = _oracle(scores, BayesianOracle, log=logged.append)
+    theirs = _oracle(scores).populate_space("next")["values"]
+    # equal up to Keras Tuner's own run-to-run float noise (~1e-6 relative)
+    assert ours.populate_space("next")["values"] == pytest.approx(theirs, rel=1e-4)
+    assert ours.random_draws == (["next"] if flat else [])
+    assert bool(logged) == flat and (not flat or "random draw" in logged[0])
+    again = _oracle([], BayesianOracle)
+    again.set_state(ours.get_state())  # a resumed search keeps the record
+    assert again.random_draws == ours.random_draws
+
+
+def test_tfaug_oracle_names_no_random_start_as_a_draw():
+    ours = _oracle(NOISY[:2], BayesianOracle)
+    ours.num_initial_points = 3  # the next trial is one of the random starts
+    assert ours.populate_space("next")["status"] == "RUNNING"
+    assert ours.random_draws == []

@@ -16,10 +16,13 @@ import json
 import os
 import shutil
 import time
+import warnings
 from typing import Any, Callable, Dict, Optional
 
 import keras
 import keras_tuner
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from keras_tuner.src.backend import io as kt_io
 from keras_tuner.src.engine import tuner_utils
 import tensorflow as tf
@@ -223,7 +226,58 @@ class GridOracle(keras_tuner.Oracle):
         return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
 
 
-def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
+FLAT = 1e-9  # an acquisition_spread below this: the oracle proposes a random draw
+
+
+def acquisition_spread(process, beta: float, dimensions: int) -> float:
+    """How much the upper confidence bound (mean - beta * std, minimised) of a fitted
+    Gaussian process varies over 2,000 random points of the unit cube. Below FLAT the
+    Bayesian oracle's optimiser stays at each of its random restarts and proposes the
+    first one: a random draw."""
+    probes = np.random.RandomState(0).uniform(size=(2000, dimensions))
+    mean, std = process.predict(probes, return_std=True)
+    bound = mean - beta * std
+    return float(bound.max() - bound.min())
+
+
+class BayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
+    """Keras Tuner's Bayesian oracle, proposing exactly what it proposes, which also
+    says when a "guided" trial is a random draw. Its Gaussian process has one length
+    scale and no noise term; fitted to a few noisy trials, the scale often falls to
+    its bound (1e-5) and the acquisition is flat (docs/study_evidence/README.md). Such
+    trials are logged and kept in the oracle's state as `random_draws`."""
+
+    def __init__(self, *args, log: Optional[Callable] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log = log
+        self.random_draws = []
+
+    def populate_space(self, trial_id):
+        before = getattr(self.gpr, "X_train_", None)
+        with warnings.catch_warnings():  # sklearn's warning of the bound: said below
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            proposal = super().populate_space(trial_id)
+        fitted = getattr(self.gpr, "X_train_", None)  # a new array if it fitted now
+        if (proposal["status"] == "RUNNING" and fitted is not before
+                and acquisition_spread(self.gpr, self.beta, fitted.shape[1]) < FLAT):
+            self.random_draws.append(trial_id)
+            if self.log:
+                self.log(f"  trial {trial_id}: the Gaussian process fitted to "
+                         f"{len(fitted)} trials is flat (length scale "
+                         f"{self.gpr.kernel_.length_scale:.2g}), so this trial is a "
+                         "random draw, not a guided one")
+        return proposal
+
+    def get_state(self):
+        return {**super().get_state(), "random_draws": self.random_draws}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.random_draws = list(state.get("random_draws", []))
+
+
+def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy,
+               log: Optional[Callable] = None):
     # Keras Tuner draws a random seed for a falsy one: seed 0 gets a fixed stand-in.
     seed = config.seed if config.seed else 2**31 - 1
     common = dict(objective=keras_tuner.Objective(OBJECTIVE, "max"), seed=seed,
@@ -233,9 +287,10 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy):
         return keras_tuner.RandomSearch(hypermodel, max_trials=config.max_trials,
                                         **common)
     if config.tuner == "bayesian":
-        return keras_tuner.BayesianOptimization(
-            hypermodel, max_trials=config.max_trials,
-            num_initial_points=config.initial_points, **common)
+        oracle = BayesianOracle(objective=common.pop("objective"),
+                                seed=common.pop("seed"), max_trials=config.max_trials,
+                                num_initial_points=config.initial_points, log=log)
+        return keras_tuner.Tuner(oracle, hypermodel, **common)
     if config.tuner == "grid":
         oracle = GridOracle(objective=common.pop("objective"), seed=common.pop("seed"),
                             max_trials=config.max_trials)
@@ -376,7 +431,7 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
                                   steps * config.epochs, len(splits.train),
                                   _seed_datasets(config, full, splits.test,
                                                  latent_models), log)
-    tuner = make_tuner(config, hypermodel, out_dir, strategy)
+    tuner = make_tuner(config, hypermodel, out_dir, strategy, log)
     run_trial = tuner.run_trial
 
     def run_trial_in_its_dir(trial, *args, **kwargs):
