@@ -21,31 +21,42 @@ import json
 import os
 import warnings
 
+import keras_tuner
+from keras_tuner.src.engine import hyperparameters, trial as trial_module
 import numpy as np
 
 from tfaug.tuning.search import FLAT, acquisition_spread
 
 
-def fit_process(space, values, scores, seed, alpha):
-    """Keras Tuner's GP fitted to trials (hyperparameter values, scores to maximise)
-    as its oracle fits it; returns (length scale, spread of its acquisition)."""
-    import keras_tuner
-    from keras_tuner.src.engine import hyperparameters
-
-    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
-        objective=keras_tuner.Objective("score", "max"), max_trials=1, seed=seed,
-        alpha=alpha)
+def oracle_holding(space, values, scores, seed, alpha=1e-4, kind=None, **kwargs):
+    """A Bayesian oracle (Keras Tuner's, or `kind`) over `space` holding finished
+    trials with these hyperparameter values and scores (to maximise)."""
+    kind = kind or keras_tuner.oracles.BayesianOptimizationOracle
+    oracle = kind(objective=keras_tuner.Objective("score", "max"),
+                  max_trials=len(values) + 1,  # room for the next trial
+                  seed=seed, alpha=alpha, **kwargs)
     oracle.hyperparameters = hyperparameters.HyperParameters.from_config(
         {"space": space, "values": {}})
-    dimensions = oracle._nonfixed_space()  # the oracle leaves Fixed values out
-    x = np.array([[hp.value_to_prob(v.get(hp.name, hp.default)) for hp in dimensions]
-                  for v in values])
-    process = oracle._make_gpr()
+    for i, (trial_values, score) in enumerate(zip(values, scores)):
+        trial = trial_module.Trial(oracle.hyperparameters.copy(), trial_id=str(i),
+                                   status=trial_module.TrialStatus.COMPLETED)
+        trial.hyperparameters.values.update(trial_values)
+        trial.score = score
+        oracle.trials[str(i)] = trial
+    return oracle
+
+
+def fit_process(space, values, scores, seed, alpha):
+    """Keras Tuner's GP fitted to trials (hyperparameter values, scores to maximise)
+    as its oracle fits it, on the oracle's own vectors of them; returns (length
+    scale, spread of its acquisition)."""
+    oracle = oracle_holding(space, values, scores, seed, alpha)
+    x, y = oracle._vectorize_trials()  # its non-fixed dimensions, scores negated
     with warnings.catch_warnings():  # the bound is what we report
         warnings.simplefilter("ignore")
-        process.fit(x, -np.asarray(scores, dtype=float))
-    return (float(process.kernel_.length_scale),
-            acquisition_spread(process, oracle.beta, x.shape[1]))
+        oracle.gpr.fit(x, y)
+    return (float(oracle.gpr.kernel_.length_scale),
+            acquisition_spread(oracle.gpr, oracle.beta, x.shape[1]))
 
 
 def search_guidance(search_dir):

@@ -6,10 +6,8 @@ import importlib.util
 import json
 import os
 
-import keras_tuner
 import numpy as np
 import pytest
-from keras_tuner.src.engine import hyperparameters, trial as trial_module
 
 from tfaug.tuning.search import BayesianOracle
 
@@ -33,19 +31,11 @@ SMOOTH = [-np.log(v["lr"] / 0.03) ** 2 for v in VALUES]  # it collapses to 1e-5
 SEED = 1000
 
 
-def _oracle(scores, kind=keras_tuner.oracles.BayesianOptimizationOracle, **kwargs):
-    """An oracle of `kind` holding the finished trials VALUES with these scores."""
-    hps = hyperparameters.HyperParameters.from_config({"space": SPACE, "values": {}})
-    oracle = kind(objective=keras_tuner.Objective("score", "max"), max_trials=10,
-                  num_initial_points=len(scores), seed=SEED, **kwargs)
-    oracle.hyperparameters = hps
-    for i, (values, score) in enumerate(zip(VALUES, scores)):
-        trial = trial_module.Trial(hps.copy(), trial_id=str(i),
-                                   status=trial_module.TrialStatus.COMPLETED)
-        trial.hyperparameters.values.update(values)
-        trial.score = score
-        oracle.trials[str(i)] = trial
-    return oracle
+def _oracle(scores, kind=None, **kwargs):
+    """An oracle of `kind` holding the finished trials VALUES with these scores, the
+    next trial its first guided one."""
+    return guidance.oracle_holding(SPACE, VALUES, scores, SEED, kind=kind,
+                                   num_initial_points=len(scores), **kwargs)
 
 
 def _proposal_and_first_restart(scores):
