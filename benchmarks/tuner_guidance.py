@@ -23,7 +23,6 @@ import warnings
 
 import keras_tuner
 from keras_tuner.src.engine import hyperparameters, trial as trial_module
-import numpy as np
 
 from tfaug.tuning.search import FLAT, acquisition_spread
 
