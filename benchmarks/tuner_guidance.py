@@ -6,11 +6,15 @@ optimising it from 50 random restarts. When the fitted length scale falls to its
 bound (1e-5), the process predicts the same mean and spread everywhere away from the
 trials: every restart stays where it began and the first one wins, so that "guided"
 trial is a random draw (and, from the same seed and number of dimensions, the same
-draw in every search). This refits each guided trial's process exactly as the oracle
+draw in every search, and in each sitting of a resumed one: Keras Tuner draws the
+restarts from a random state it never saves, so a search resumed between trials ran
+the same trial again). This refits each guided trial's process exactly as the oracle
 did (its own GP settings, alpha and seed from oracle.json, the trials before it) and
-reports the length scale and whether the acquisition was flat over random points.
+reports the length scale and whether the acquisition was flat over random points,
+and the trials that repeat an earlier trial's values.
 tfaug's searches now say so as they go (BayesianOracle logs such trials and keeps them
-in oracle.json as `random_draws`); this reads any search's records, older ones too.
+in oracle.json as `random_draws`; it draws restarts per trial and never repeats a
+trial); this reads any search's records, older ones too.
 
   python benchmarks/tuner_guidance.py docs/tuning/semi docs/tuning/evidence
 """
@@ -42,6 +46,7 @@ def oracle_holding(space, values, scores, seed, alpha=1e-4, kind=None, **kwargs)
         trial.hyperparameters.values.update(trial_values)
         trial.score = score
         oracle.trials[str(i)] = trial
+        oracle._record_values(trial)  # as the oracle records a trial it created
     return oracle
 
 
@@ -83,24 +88,42 @@ def search_guidance(search_dir):
     return rows
 
 
+def repeated_trials(search_dir):
+    """Trials of one search whose values are an earlier trial's: (trial, earlier)."""
+    first, repeats = {}, []
+    for path in glob.glob(os.path.join(search_dir, "trial_*", "trial.json")):
+        with open(path) as f:
+            trial = json.load(f)
+        first.setdefault(json.dumps(trial["hyperparameters"]["values"], sort_keys=True),
+                         []).append(int(trial["trial_id"]))
+    for ids in first.values():
+        ids.sort()
+        repeats += [(i, ids[0]) for i in ids[1:]]
+    return sorted(repeats)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("roots", nargs="+", help="tuning record folders (searched for "
                         "*/search/oracle.json)")
     roots = parser.parse_args().roots
-    guided = flat = 0
+    guided = flat = trials = repeated = 0
     for root in roots:
         for oracle in sorted(glob.glob(os.path.join(root, "**", "search", "oracle.json"),
                                        recursive=True)):
             search = os.path.dirname(oracle)
-            rows = search_guidance(search)
-            if not rows:
+            rows, repeats = search_guidance(search), repeated_trials(search)
+            trials += len(glob.glob(os.path.join(search, "trial_*", "trial.json")))
+            repeated += len(repeats)
+            if not rows and not repeats:
                 continue
             guided += len(rows)
             flat += sum(f for _, _, f in rows)
             cells = ", ".join(f"{n}: {s:.2g}{' flat' if f else ''}" for n, s, f in rows)
+            cells += "".join(f"; trial {n} repeats trial {e}" for n, e in repeats)
             print(f"{os.path.relpath(os.path.dirname(search), root)} [{root}]  {cells}")
-    print(f"{flat} of {guided} guided trials had a flat acquisition (a random draw).")
+    print(f"{flat} of {guided} guided trials had a flat acquisition (a random draw); "
+          f"{repeated} of {trials} trials repeated an earlier trial's values.")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 import warnings
+import zlib
 from typing import Any, Callable, Dict, Optional
 
 import keras
@@ -241,11 +242,22 @@ def acquisition_spread(process, beta: float, dimensions: int) -> float:
 
 
 class BayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
-    """Keras Tuner's Bayesian oracle, proposing exactly what it proposes, which also
-    says when a "guided" trial is a random draw. Its Gaussian process has one length
-    scale and no noise term; fitted to a few noisy trials, the scale often falls to
-    its bound (1e-5) and the acquisition is flat (docs/study_evidence/README.md). Such
-    trials are logged and kept in the oracle's state as `random_draws`."""
+    """Keras Tuner's Bayesian oracle with two repairs, which also says when a "guided"
+    trial is a random draw.
+
+    Keras Tuner draws the acquisition optimiser's 50 restarts from a random state made
+    when the oracle is built and never saved, so every resumed sitting draws the same
+    restarts again: under a flat fit (below) each sitting's first proposal was the
+    point of the sitting before, a trial run twice (docs/tuning/README.md). Here each
+    trial's restarts come from the seed and the trial's id, so a resumed search
+    proposes what an uninterrupted one would. And a proposal equal to an earlier
+    trial's values (whose score training, being deterministic, would only repeat) is
+    replaced by a random draw of untried values; with none left the search stops.
+
+    Its Gaussian process has one length scale and no noise term; fitted to a few noisy
+    trials, the scale often falls to its bound (1e-5) and the acquisition is flat
+    (docs/study_evidence/README.md). Such trials, and replaced repeats, are logged and
+    kept in the oracle's state as `random_draws`."""
 
     def __init__(self, *args, log: Optional[Callable] = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -253,20 +265,38 @@ class BayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
         self.random_draws = []
 
     def populate_space(self, trial_id):
+        self._random_state = np.random.RandomState(
+            [self.seed, zlib.crc32(str(trial_id).encode())])
         before = getattr(self.gpr, "X_train_", None)
         with warnings.catch_warnings():  # sklearn's warning of the bound: said below
             warnings.simplefilter("ignore", ConvergenceWarning)
             proposal = super().populate_space(trial_id)
         fitted = getattr(self.gpr, "X_train_", None)  # a new array if it fitted now
-        if (proposal["status"] == "RUNNING" and fitted is not before
-                and acquisition_spread(self.gpr, self.beta, fitted.shape[1]) < FLAT):
-            self.random_draws.append(trial_id)
-            if self.log:
-                self.log(f"  trial {trial_id}: the Gaussian process fitted to "
-                         f"{len(fitted)} trials is flat (length scale "
-                         f"{self.gpr.kernel_.length_scale:.2g}), so this trial is a "
-                         "random draw, not a guided one")
+        if proposal["status"] != "RUNNING" or fitted is before:
+            return proposal  # a random start
+        if acquisition_spread(self.gpr, self.beta, fitted.shape[1]) < FLAT:
+            self._drawn(trial_id, True, f"the Gaussian process fitted to {len(fitted)} "
+                        f"trials is flat (length scale "
+                        f"{self.gpr.kernel_.length_scale:.2g}), so this trial is a "
+                        "random draw, not a guided one")
+        known = self._compute_values_hash(proposal["values"])
+        earlier = [i for i, t in self.trials.items()
+                   if self._compute_values_hash(t.hyperparameters.values) == known]
+        if earlier:
+            proposal = self._random_populate_space()
+            runs = proposal["status"] == "RUNNING"
+            self._drawn(trial_id, runs, f"the oracle proposed trial "
+                        f"{', '.join(earlier)}'s values again; " + (
+                            "this trial is a random draw of untried values instead"
+                            if runs else "every value of the space has been tried, "
+                            "so the search stops"))
         return proposal
+
+    def _drawn(self, trial_id, runs, why):
+        if runs and trial_id not in self.random_draws:
+            self.random_draws.append(trial_id)
+        if self.log:
+            self.log(f"  trial {trial_id}: {why}")
 
     def get_state(self):
         return {**super().get_state(), "random_draws": self.random_draws}
