@@ -104,7 +104,8 @@ def test_tfaug_oracle_guides_as_keras_tuner_and_names_its_random_draws(scores, f
 def test_resumed_search_proposes_as_an_uninterrupted_one():
     """Keras Tuner's restarts come from a random state made with the oracle: a fresh
     sitting's first flat proposal is the point the sitting before proposed first, so
-    a search resumed once per trial ran one trial over and over (docs/tuning)."""
+    a search resumed once per trial ran one trial over and over
+    (docs/study_evidence/README.md)."""
     def first_of_a_sitting(kind, trial_id):
         return _oracle(SMOOTH, kind).populate_space(trial_id)["values"]
 

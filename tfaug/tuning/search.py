@@ -248,11 +248,12 @@ class BayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
     Keras Tuner draws the acquisition optimiser's 50 restarts from a random state made
     when the oracle is built and never saved, so every resumed sitting draws the same
     restarts again: under a flat fit (below) each sitting's first proposal was the
-    point of the sitting before, a trial run twice (docs/tuning/README.md). Here each
-    trial's restarts come from the seed and the trial's id, so a resumed search
-    proposes what an uninterrupted one would. And a proposal equal to an earlier
-    trial's values (whose score training, being deterministic, would only repeat) is
-    replaced by a random draw of untried values; with none left the search stops.
+    point of the sitting before, a trial run twice (docs/study_evidence/README.md).
+    Here each trial's restarts come from the seed and the trial's id, so a resumed
+    search proposes what an uninterrupted one would. And a proposal equal to an
+    earlier trial's values (whose score training, being deterministic, would only
+    repeat) is replaced by a random draw of untried values; with none left the search
+    stops.
 
     Its Gaussian process has one length scale and no noise term; fitted to a few noisy
     trials, the scale often falls to its bound (1e-5) and the acquisition is flat
