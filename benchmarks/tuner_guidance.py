@@ -63,19 +63,23 @@ def fit_process(space, values, scores, seed, alpha):
             acquisition_spread(oracle.gpr, oracle.beta, x.shape[1]))
 
 
-def search_guidance(search_dir):
+def read_trials(search_dir):
+    """The trial records of one search, in trial order."""
+    trials = []
+    for path in glob.glob(os.path.join(search_dir, "trial_*", "trial.json")):
+        with open(path) as f:
+            trials.append(json.load(f))
+    return sorted(trials, key=lambda t: int(t["trial_id"]))
+
+
+def search_guidance(search_dir, trials=None):
     """Per guided trial of one search: (trial number, length scale, flat?)."""
     with open(os.path.join(search_dir, "oracle.json")) as f:
         oracle = json.load(f)
     if "num_initial_points" not in oracle:
         return []  # not a Bayesian search
-    trials = []
-    for path in glob.glob(os.path.join(search_dir, "trial_*", "trial.json")):
-        with open(path) as f:
-            trial = json.load(f)
-        if trial.get("status") == "COMPLETED" and trial.get("score") is not None:
-            trials.append(trial)
-    trials.sort(key=lambda t: int(t["trial_id"]))
+    trials = [t for t in (read_trials(search_dir) if trials is None else trials)
+              if t.get("status") == "COMPLETED" and t.get("score") is not None]
     space = oracle["hyperparameters"]["space"]
     initial = oracle["num_initial_points"] or max(3 * len(space), 3)
     rows = []
@@ -88,18 +92,15 @@ def search_guidance(search_dir):
     return rows
 
 
-def repeated_trials(search_dir):
-    """Trials of one search whose values are an earlier trial's: (trial, earlier)."""
+def repeated_trials(trials):
+    """Trials whose values are an earlier trial's: (trial, earlier)."""
     first, repeats = {}, []
-    for path in glob.glob(os.path.join(search_dir, "trial_*", "trial.json")):
-        with open(path) as f:
-            trial = json.load(f)
-        first.setdefault(json.dumps(trial["hyperparameters"]["values"], sort_keys=True),
-                         []).append(int(trial["trial_id"]))
-    for ids in first.values():
-        ids.sort()
-        repeats += [(i, ids[0]) for i in ids[1:]]
-    return sorted(repeats)
+    for trial in trials:  # in trial order
+        key = json.dumps(trial["hyperparameters"]["values"], sort_keys=True)
+        if key in first:
+            repeats.append((int(trial["trial_id"]), first[key]))
+        first.setdefault(key, int(trial["trial_id"]))
+    return repeats
 
 
 def main():
@@ -112,8 +113,9 @@ def main():
         for oracle in sorted(glob.glob(os.path.join(root, "**", "search", "oracle.json"),
                                        recursive=True)):
             search = os.path.dirname(oracle)
-            rows, repeats = search_guidance(search), repeated_trials(search)
-            trials += len(glob.glob(os.path.join(search, "trial_*", "trial.json")))
+            records = read_trials(search)
+            rows, repeats = search_guidance(search, records), repeated_trials(records)
+            trials += len(records)
             repeated += len(repeats)
             if not rows and not repeats:
                 continue

@@ -281,8 +281,7 @@ class BayesianOracle(keras_tuner.oracles.BayesianOptimizationOracle):
                         f"{self.gpr.kernel_.length_scale:.2g}), so this trial is a "
                         "random draw, not a guided one")
         known = self._compute_values_hash(proposal["values"])
-        earlier = [i for i, t in self.trials.items()
-                   if self._compute_values_hash(t.hyperparameters.values) == known]
+        earlier = [i for i, h in self._id_to_hash.items() if h == known]
         if earlier:
             proposal = self._random_populate_space()
             runs = proposal["status"] == "RUNNING"
