@@ -934,3 +934,57 @@ def test_flows_of_about_the_same_bits_share_one_tick_in_the_gain_plot():
     assert names == ["shipped / unlabelled", "labelled", "glow_2k"]
     assert ticks == pytest.approx([3.3125, 3.717, 3.827])
     assert flow_ticks({"": 3.311, "glow_6k flow": 3.506})[1] == ["shipped", "glow_6k"]
+
+
+def test_tuned_values_inside_a_nested_view_survive_the_written_spec(tmp_path):
+    """The written spec's parameters go on top of the tuned spec's, a nested view
+    part by part: a tuned eps inside fixmatch's strong view is kept, not reset to its
+    default by the written view that leaves it out."""
+    from tfaug.augment import registry
+    from tfaug.tuning.methods import training_settings
+    path = tmp_path / "tuned.json"
+    strong = "latent_random(ratio=1)+standard(pad=4,flip=false)"
+    config = _config(tmp_path, budgets=(2,), tuned=str(path), steps_by_budget=(2,),
+                     methods=("none", f"fm: fixmatch(mu=2,strong={strong})"))
+    tuned = ("fixmatch(mu=2,strong=latent_random(ratio=1.0,eps=30.0)+standard(pad=4,"
+             "flip=false),threshold=0.9,weight=0.5)")
+    methods = {"none": {"augmentation": "none", "val_accuracy": 0.5, "trials": 1},
+               "fm": {"augmentation": tuned, "val_accuracy": 0.5, "trials": 1}}
+    path.write_text(json.dumps({"training": training_settings(config), "budgets": {
+        "2": {"lr": 0.05, "steps": 2, "methods": methods}}}))
+    assert study.runner.Plan(config).spec(2, "fm") == registry.canonical(tuned)
+    # written values win, inside a nested view too; another view replaces it
+    assert registry.overlay(tuned, "fixmatch(mu=3,strong=latent_random(eps=2)+standard,"
+                                   "threshold=0.8)") == registry.canonical(
+        "fixmatch(mu=3,strong=latent_random(ratio=1.0,eps=2)+standard(pad=4,flip=false),"
+        "threshold=0.8,weight=0.5)")
+    assert registry.overlay(tuned, "fixmatch(strong=cutout)") == registry.canonical(
+        "fixmatch(mu=2,strong=cutout,threshold=0.9,weight=0.5)")
+    with pytest.raises(ConfigError, match="has 0 parts named 'standard'"):
+        registry.overlay("none", "standard(pad=2)")
+
+
+def test_a_finished_run_trained_with_other_values_than_the_plan_is_refused(tmp_path):
+    """A run on record whose augmentation or learning rate is not what the study
+    would train now (its tuning changed, or an older study dropped a value) is an
+    error naming it, never a result standing for the method."""
+    from tfaug.tuning.methods import training_settings
+    path = tmp_path / "tuned.json"
+    config = _config(tmp_path, budgets=(2,), tuned=str(path), steps_by_budget=(2,),
+                     methods=("none", "latent_random"))
+    methods = {"none": {"augmentation": "none", "val_accuracy": 0.5, "trials": 1},
+               "latent_random": {"augmentation": "latent_random(eps=0.5)",
+                                 "val_accuracy": 0.5, "trials": 1}}
+    content = {"training": training_settings(config),
+               "budgets": {"2": {"lr": 0.05, "steps": 2, "methods": methods}}}
+    path.write_text(json.dumps(content))
+    out = str(tmp_path / "s")
+    assert len(study.run_study(config, out, log=lambda _: None)) == 2
+    assert len(study.run_study(config, out, log=lambda _: None)) == 2  # as planned
+    methods["latent_random"]["augmentation"] = "latent_random(eps=0.7)"
+    path.write_text(json.dumps(content))
+    with pytest.raises(ConfigError, match=r"lpc2.latent_random.seed\d was trained with "
+                                          r"latent_random\(eps=0.5\) at lr 0.05, but "
+                                          r"the study now trains latent_random\(eps=0.7\)"
+                                          r" at lr 0.05.*move"):
+        study.run_study(config, out, log=lambda _: None)

@@ -94,14 +94,24 @@ def canonical(spec: str) -> str:
     return format_spec(resolve(spec))
 
 
-def with_params(spec: str, name: str, **params) -> str:
-    """`spec` with `params` set on its part `name` (which must occur once)."""
+def overlay(spec: str, written: str) -> str:
+    """`spec` (e.g. tuned) with the parameters `written` sets on top, on its parts of
+    the same names (each must occur once in `spec`). A nested spec written over one of
+    the same parts is overlaid the same way, so values set inside it in `spec` stay;
+    a nested spec of other parts replaces it."""
     parts = resolve(spec)
-    hits = [i for i, p in enumerate(parts) if p.name == name]
-    if len(hits) != 1:
-        raise ConfigError(f"{spec!r} has {len(hits)} parts named {name!r}, not one.")
-    i = hits[0]
-    parts[i] = Part(name, {**parts[i].params, **params})
+    for part in resolve(written):
+        hits = [i for i, p in enumerate(parts) if p.name == part.name]
+        if len(hits) != 1:
+            raise ConfigError(f"{spec!r} has {len(hits)} parts named {part.name!r}, "
+                              "not one.")
+        params = dict(parts[hits[0]].params)
+        for key, value in part.params.items():
+            below = params.get(key)
+            params[key] = overlay(below, value) if (
+                isinstance(value, Spec) and isinstance(below, Spec)
+                and label(below) == label(value)) else value
+        parts[hits[0]] = Part(part.name, params)
     return canonical(format_spec(parts))
 
 
@@ -164,4 +174,4 @@ def validate(spec: str) -> str:
 
 __all__ = ["LATENT_MODEL", "METHODS", "NAMES", "build", "canonical", "label",
            "consistency", "filled", "latent_models_needed", "needs_flow", "nested",
-           "parameters", "resolve", "validate", "with_params"]
+           "parameters", "resolve", "validate", "overlay"]

@@ -224,10 +224,7 @@ class Plan:
                               f"{label} for {steps}: tune it at the study's steps "
                               "(steps_by_budget, method_steps) or train at the tuned "
                               "ones.")
-        for part in registry.resolve(written):
-            if part.params:
-                spec = registry.with_params(spec, part.name, **part.params)
-        return spec
+        return registry.overlay(spec, written)
 
     def _tuned_label(self, budget: int, label: str) -> str:
         """The label whose tuned values `label` uses: its own, else its method's."""
@@ -250,6 +247,22 @@ class Plan:
         return self.tuned.pending(run.budget, "none") or self.tuned.pending(
             run.budget, label)
 
+    def check_trained(self, directory: str, run: Run, result: dict,
+                      steps: Optional[int] = None) -> None:
+        """Raises unless the finished `result` (a row) was trained as this plan
+        trains `run` now: the same augmentation, learning rate, steps and model."""
+        c = self.run_config(run, steps)
+        planned = (c.augmentation, c.lr, c.steps_per_epoch * c.epochs, c.model,
+                   c.model_width)
+        trained = tuple(result[k] for k in ("augmentation", "lr", "steps", "model",
+                                            "model_width"))
+        if trained != planned:
+            raise ConfigError(f"{directory} was trained with {_how(trained, planned)}, "
+                              f"but the study now trains {_how(planned, trained)} (its "
+                              "tuned values or its methods changed): move that run "
+                              "aside, here and in the publish directory if any, to "
+                              "train it again.")
+
     def run_config(self, run: Run, steps: Optional[int] = None,
                    flow: Optional[str] = None):
         updates = {"lr": self.lr(run.budget, run.method),
@@ -261,6 +274,14 @@ class Plan:
             updates["steps"] = steps
         return self.config.run_config(run.budget, self.spec(run.budget, run.method),
                                       run.seed, run.method, **updates)
+
+
+def _how(trained: tuple, other: tuple) -> str:
+    """'spec at lr x', with steps and model where they differ from `other`'s."""
+    spec, lr, steps, model, width = trained
+    return f"{spec} at lr {lr:.6g}" + (
+        f" for {steps} steps on {model} (width {width:g})" if trained[2:] != other[2:]
+        else "")
 
 
 def finished_row(directory: str, run: Run, log, steps: Optional[int] = None
@@ -464,7 +485,12 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     taken = earlier_rows(earlier, plan) if earlier else {}
 
     def done(run: Run, steps: Optional[int] = None) -> Optional[dict]:
-        return finished_row(run_dir(out_dir, run), run, log, steps) or taken.get(run)
+        """The row of `run` if it has finished, trained as the plan trains it."""
+        directory = run_dir(out_dir, run)
+        result = finished_row(directory, run, log, steps) or taken.get(run)
+        if result is not None and not plan.waits_for_tuning(run):
+            plan.check_trained(directory, run, result, steps)
+        return result
 
     full, test = config.load("train"), config.load("test")
     if count > 1 and config.flow is None and _flow_needed(config):
