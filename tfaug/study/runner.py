@@ -251,17 +251,19 @@ class Plan:
                       steps: Optional[int] = None) -> None:
         """Raises unless the finished `result` (a row) was trained as this plan
         trains `run` now: the same augmentation, learning rate, steps and model."""
-        c = self.run_config(run, steps)
-        planned = (c.augmentation, c.lr, c.steps_per_epoch * c.epochs, c.model,
-                   c.model_width)
-        trained = tuple(result[k] for k in ("augmentation", "lr", "steps", "model",
-                                            "model_width"))
+        planned, trained = self.trains(run, steps), trained_as(result)
         if trained != planned:
             raise ConfigError(f"{directory} was trained with {_how(trained, planned)}, "
                               f"but the study now trains {_how(planned, trained)} (its "
                               "tuned values or its methods changed): move that run "
                               "aside, here and in the publish directory if any, to "
                               "train it again.")
+
+    def trains(self, run: Run, steps: Optional[int] = None) -> tuple:
+        """How this plan trains `run`, as `trained_as` gives it for a finished one."""
+        c = self.run_config(run, steps)
+        return (c.augmentation, c.lr, c.steps_per_epoch * c.epochs, c.model,
+                c.model_width)
 
     def run_config(self, run: Run, steps: Optional[int] = None,
                    flow: Optional[str] = None):
@@ -274,6 +276,12 @@ class Plan:
             updates["steps"] = steps
         return self.config.run_config(run.budget, self.spec(run.budget, run.method),
                                       run.seed, run.method, **updates)
+
+
+def trained_as(result: dict) -> tuple:
+    """(augmentation, lr, steps, model, model_width) of a result row."""
+    return tuple(result[k] for k in ("augmentation", "lr", "steps", "model",
+                                     "model_width"))
 
 
 def _how(trained: tuple, other: tuple) -> str:
@@ -333,17 +341,14 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
     for i, r in enumerate(rows):
         try:
             run = Run(r["labels_per_class"], r["method"], r["seed"], r["variant"])
-            trained = (r["augmentation"], r["lr"], r["model"], r["model_width"],
-                       r["steps"])
+            trained = trained_as(r)
         except (KeyError, TypeError) as e:
             raise ConfigError(f"earlier results {path}: row {i} is not a study's result "
                               f"row ({type(e).__name__}: {e}).") from None
         if run.variant == MATCHED or flow_name(run.variant) or (
                 run.method not in plan.specs):
             continue
-        c = plan.run_config(run)
-        if trained == (c.augmentation, c.lr, c.model, c.model_width,
-                       c.steps_per_epoch * c.epochs):
+        if trained == plan.trains(run):
             found[run] = r
     return found
 
