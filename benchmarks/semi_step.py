@@ -4,7 +4,15 @@ one; the latent strong views also with the pool's latents cached, as the trainer
 feeds them), every row in one process, so their ratios come from one sitting:
 
   .venv/bin/python benchmarks/semi_step.py
+
+With --results (a study's results.csv) the rows are the study's own: each method's
+spec at each budget as it trained (tuned values), its step timed here and multiplied
+by its run's optimizer steps, the ratio to `none`'s run at the same budget:
+
+  .venv/bin/python benchmarks/semi_step.py --results=docs/study_semi/results.csv
 """
+
+import csv
 
 import os
 
@@ -29,29 +37,84 @@ ROWS = {"none": "none",
 CACHED = ("fixmatch latent_random", "fixmatch latent_adversarial")  # rerun, cached
 flags.DEFINE_integer("iters", 3, "Calls per timed run.")
 flags.DEFINE_integer("repeats", 3, "Timed runs; the median is reported.")
+flags.DEFINE_string("results", None, "A study's results.csv: time its rows instead.")
 FLAGS = flags.FLAGS
 BATCH, MU = 64, 7
 
 
+class StepTimer:
+    """Seconds per compiled train step of an augmentation spec on flow (b)'s batch,
+    with mu * BATCH unlabelled images (and their latents, when cached)."""
+
+    def __init__(self):
+        self.glow, (cached, self.labels) = flow_b_batch(BATCH)
+        rng = np.random.default_rng(1)
+        self.unlabelled = tf.constant(
+            rng.uniform(size=(MU * BATCH, *FLOW_B.image_shape)), tf.float32)
+        self.batch = {"images": cached["images"], "index": cached["index"]}
+        self.latents = self.glow.encode(self.unlabelled)
+
+    def __call__(self, spec: str, pool_cached: bool, num_examples: int = BATCH,
+                 model_name: str = "small_cnn"):
+        model = training_model(registry.build(spec, {"flow": self.glow}), model_name,
+                               num_examples)
+        x = dict(self.batch)
+        if registry.consistency(spec) is not None:
+            x["unlabelled"] = self.unlabelled
+        if pool_cached:
+            x["unlabelled_latents"] = self.latents
+        return timing.seconds_per_call(tf.function(model.train_step), (x, self.labels),
+                                       iters=FLAGS.iters, repeats=FLAGS.repeats)
+
+
+def pool_cached(spec: str) -> bool:
+    """Whether the trainer caches the pool's latents for `spec`: its consistency
+    part's strong view needs the flow (tfaug.trainers.classifier.cached_pool_model)."""
+    fixmatch = registry.consistency(spec)
+    return fixmatch is not None and registry.needs_flow(str(fixmatch.params["strong"]))
+
+
+def study_rows(path: str):
+    """{(labels per class, method): (spec, optimizer steps, train size, model)} of a
+    results.csv, one per row of its report (seeds share them)."""
+    rows = {}
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            if r.get("variant"):
+                continue
+            key = (int(r["labels_per_class"]), r["method"])
+            row = (r["augmentation"], int(r["optimizer_steps"]), int(r["train_size"]),
+                   r["model"])
+            if rows.setdefault(key, row) != row:
+                raise SystemExit(f"{path}: {key} ran with more than one spec or step "
+                                 f"count ({rows[key]} and {row}); time them separately")
+    return rows
+
+
+def time_study(path: str, timer: StepTimer):
+    rows = study_rows(path)
+    print("| labels/class | method | s/step | steps | s/run | x none |\n"
+          "|---|---|---|---|---|---|")
+    base = {}
+    for (budget, method), (spec, steps, size, model) in sorted(
+            rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "none")):
+        run = timer(spec, pool_cached(spec), size, model) * steps
+        base.setdefault(budget, run if method == "none" else None)
+        ratio = f"{run / base[budget]:.1f}" if base[budget] else "-"
+        print(f"| {budget} | {method} | {run / steps:.3f} | {steps} | {run:.0f} | "
+              f"{ratio} |", flush=True)
+
+
 def main(argv):
     del argv
-    glow, (cached, y) = flow_b_batch(BATCH)
-    rng = np.random.default_rng(1)
-    unlabelled = tf.constant(rng.uniform(size=(MU * BATCH, *FLOW_B.image_shape)),
-                             tf.float32)
+    timer = StepTimer()
+    if FLAGS.results:
+        return time_study(FLAGS.results, timer)
     base = None
     print(f"| row | spec | s/step | x none |\n|---|---|---|---|")
-    latents = glow.encode(unlabelled)
     for row, spec in [*ROWS.items(), *((f"{r}, pool latents cached", ROWS[r])
                                        for r in CACHED)]:
-        model = training_model(registry.build(spec, {"flow": glow}), "small_cnn", BATCH)
-        x = {"images": cached["images"], "index": cached["index"]}
-        if registry.consistency(spec) is not None:
-            x["unlabelled"] = unlabelled
-        if row.endswith("cached"):
-            x["unlabelled_latents"] = latents
-        seconds = timing.seconds_per_call(tf.function(model.train_step), (x, y),
-                                          iters=FLAGS.iters, repeats=FLAGS.repeats)
+        seconds = timer(spec, row.endswith("cached"))
         base = base or seconds
         print(f"| {row} | `{spec}` | {seconds:.3f} | {seconds / base:.1f} |", flush=True)
 
