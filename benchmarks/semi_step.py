@@ -13,7 +13,6 @@ by its run's optimizer steps, the ratio to `none`'s run at the same budget:
 """
 
 import csv
-
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,6 +25,8 @@ from absl import app, flags  # noqa: E402
 import timing  # noqa: E402
 from fixtures import FLOW_B, flow_b_batch, training_model  # noqa: E402
 from tfaug.augment import registry  # noqa: E402
+from tfaug.trainers.classifier import (ClassifierTrainConfig,  # noqa: E402
+                                       cached_pool_model)
 
 ROWS = {"none": "none",
         "sla_pgd": "standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,steps=3)",
@@ -67,11 +68,10 @@ class StepTimer:
                                        iters=FLAGS.iters, repeats=FLAGS.repeats)
 
 
-def pool_cached(spec: str) -> bool:
-    """Whether the trainer caches the pool's latents for `spec`: its consistency
-    part's strong view needs the flow (tfaug.trainers.classifier.cached_pool_model)."""
-    fixmatch = registry.consistency(spec)
-    return fixmatch is not None and registry.needs_flow(str(fixmatch.params["strong"]))
+def pool_cached(spec: str, glow) -> bool:
+    """Whether the trainer caches the pool's latents for `spec` (its own rule)."""
+    config = ClassifierTrainConfig(augmentation=spec, latent_cache=True)
+    return cached_pool_model(config, {"flow": glow}) is not None
 
 
 def study_rows(path: str):
@@ -98,7 +98,7 @@ def time_study(path: str, timer: StepTimer):
     base = {}
     for (budget, method), (spec, steps, size, model) in sorted(
             rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "none")):
-        run = timer(spec, pool_cached(spec), size, model) * steps
+        run = timer(spec, pool_cached(spec, timer.glow), size, model) * steps
         base.setdefault(budget, run if method == "none" else None)
         ratio = f"{run / base[budget]:.1f}" if base[budget] else "-"
         print(f"| {budget} | {method} | {run / steps:.3f} | {steps} | {run:.0f} | "
