@@ -12,7 +12,6 @@ by its run's optimizer steps, the ratio to `none`'s run at the same budget:
   .venv/bin/python benchmarks/semi_step.py --results=docs/study_semi/results.csv
 """
 
-import csv
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,6 +24,8 @@ from absl import app, flags  # noqa: E402
 import timing  # noqa: E402
 from fixtures import FLOW_B, flow_b_batch, training_model  # noqa: E402
 from tfaug.augment import registry  # noqa: E402
+from tfaug.study import read_rows  # noqa: E402
+from tfaug.study.rows import MAIN  # noqa: E402
 from tfaug.trainers.classifier import (ClassifierTrainConfig,  # noqa: E402
                                        cached_pool_model)
 
@@ -78,16 +79,14 @@ def study_rows(path: str):
     """{(labels per class, method): (spec, optimizer steps, train size, model)} of a
     results.csv, one per row of its report (seeds share them)."""
     rows = {}
-    with open(path) as f:
-        for r in csv.DictReader(f):
-            if r.get("variant"):
-                continue
-            key = (int(r["labels_per_class"]), r["method"])
-            row = (r["augmentation"], int(r["optimizer_steps"]), int(r["train_size"]),
-                   r["model"])
-            if rows.setdefault(key, row) != row:
-                raise SystemExit(f"{path}: {key} ran with more than one spec or step "
-                                 f"count ({rows[key]} and {row}); time them separately")
+    for r in read_rows(path):
+        if r["variant"] != MAIN:
+            continue
+        key = (r["labels_per_class"], r["method"])
+        row = (r["augmentation"], r["optimizer_steps"], r["train_size"], r["model"])
+        if rows.setdefault(key, row) != row:
+            raise SystemExit(f"{path}: {key} ran with more than one spec or step "
+                             f"count ({rows[key]} and {row}); time them separately")
     return rows
 
 
