@@ -9,7 +9,10 @@ With --results (a study's results.csv) the rows are the study's own: each method
 spec at each budget as it trained (tuned values), its step timed here and multiplied
 by its run's optimizer steps, the ratio to `none`'s run at the same budget:
 
-  .venv/bin/python benchmarks/semi_step.py --results=docs/study_semi/results.csv
+  .venv/bin/python benchmarks/semi_step.py --results=docs/study_semi/results.csv \
+      --out=docs/study_semi/one_sitting.json
+
+and --out writes those timings for the study's report (bin/study.py --cost_timing).
 """
 
 import os
@@ -24,8 +27,8 @@ from absl import app, flags  # noqa: E402
 import timing  # noqa: E402
 from fixtures import FLOW_B, flow_b_batch, training_model  # noqa: E402
 from tfaug.augment import registry  # noqa: E402
-from tfaug.study import read_rows  # noqa: E402
-from tfaug.study.rows import MAIN  # noqa: E402
+from tfaug.errors import ConfigError  # noqa: E402
+from tfaug.study import one_sitting, read_rows  # noqa: E402
 from tfaug.trainers.classifier import (ClassifierTrainConfig,  # noqa: E402
                                        cached_pool_model)
 
@@ -40,6 +43,8 @@ CACHED = ("fixmatch latent_random", "fixmatch latent_adversarial")  # rerun, cac
 flags.DEFINE_integer("iters", 3, "Calls per timed run.")
 flags.DEFINE_integer("repeats", 3, "Timed runs; the median is reported.")
 flags.DEFINE_string("results", None, "A study's results.csv: time its rows instead.")
+flags.DEFINE_string("out", None, "With --results: also write the timings here, for "
+                                 "the study's report (bin/study.py --cost_timing).")
 FLAGS = flags.FLAGS
 BATCH, MU = 64, 7
 
@@ -75,40 +80,35 @@ def pool_cached(spec: str, glow) -> bool:
     return cached_pool_model(config, {"flow": glow}) is not None
 
 
-def study_rows(path: str):
-    """{(labels per class, method): (spec, optimizer steps, train size, model)} of a
-    results.csv, one per row of its report (seeds share them)."""
-    rows = {}
-    for r in read_rows(path):
-        if r["variant"] != MAIN:
-            continue
-        key = (r["labels_per_class"], r["method"])
-        row = (r["augmentation"], r["optimizer_steps"], r["train_size"], r["model"])
-        if rows.setdefault(key, row) != row:
-            raise SystemExit(f"{path}: {key} ran with more than one spec or step "
-                             f"count ({rows[key]} and {row}); time them separately")
-    return rows
-
-
-def time_study(path: str, timer: StepTimer):
-    rows = study_rows(path)
+def time_study(path: str, timer: StepTimer, out: str = None):
+    """Times each row of the study's main grid; prints the table, and with `out`
+    writes it for the study's report (--cost_timing of bin/study.py)."""
+    rows = read_rows(path)
     print("| labels/class | method | s/step | steps | s/run | x none |\n"
           "|---|---|---|---|---|---|")
-    base = {}
+    base, step_seconds = {}, {}
     for (budget, method), (spec, steps, size, model) in sorted(
-            rows.items(), key=lambda kv: (kv[0][0], kv[0][1] != "none")):
-        run = timer(spec, pool_cached(spec, timer.glow), size, model) * steps
-        base.setdefault(budget, run if method == "none" else None)
-        ratio = f"{run / base[budget]:.1f}" if base[budget] else "-"
-        print(f"| {budget} | {method} | {run / steps:.3f} | {steps} | {run:.0f} | "
+            one_sitting.row_settings(rows).items(),
+            key=lambda kv: (kv[0][0], kv[0][1] != "none")):
+        step = step_seconds[budget, method] = timer(spec, pool_cached(spec, timer.glow),
+                                                    size, model)
+        base.setdefault(budget, step * steps if method == "none" else None)
+        ratio = f"{step * steps / base[budget]:.1f}" if base[budget] else "-"
+        print(f"| {budget} | {method} | {step:.3f} | {steps} | {step * steps:.0f} | "
               f"{ratio} |", flush=True)
+    if out:
+        one_sitting.write_timing(out, path, step_seconds, rows)
+        print(f"written: {out} (bin/study.py --cost_timing={out})")
 
 
 def main(argv):
     del argv
     timer = StepTimer()
     if FLAGS.results:
-        return time_study(FLAGS.results, timer)
+        try:
+            return time_study(FLAGS.results, timer, FLAGS.out)
+        except ConfigError as e:
+            raise SystemExit(f"{FLAGS.results}: {e}") from None
     base = None
     print(f"| row | spec | s/step | x none |\n|---|---|---|---|")
     for row, spec in [*ROWS.items(), *((f"{r}, pool latents cached", ROWS[r])

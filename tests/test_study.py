@@ -317,6 +317,36 @@ def test_cost_table_measures_cpu_seconds_when_every_run_recorded_them(tmp_path):
     assert read[("latent_random", 2)] == 8.0 and np.isnan(read[("none", 0)])
 
 
+def test_cost_ratios_come_from_one_sitting_when_the_runs_span_machines(tmp_path):
+    from tfaug.study import one_sitting
+
+    config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10,),
+                     seeds=(3,))
+    # seed 1 of the method ran on a machine twice as fast: per run 2x, 1x, 2x
+    cpu = {"none": (4.0, 4.0, 4.0), "latent_random": (8.0, 4.0, 8.0)}
+    rows = _per_seed(_fake_rows(config, budgets=(10,)), cpu_seconds=cpu)
+    timing = str(tmp_path / "one_sitting.json")
+    # 40 optimizer steps a run: none 0.5 s a step (20 s), the method 1.5 s (60 s)
+    one_sitting.write_timing(timing, "results.csv", {(10, "none"): 0.5,
+                                                     (10, "latent_random"): 1.5}, rows)
+    report = study.markdown_report(rows, dataclasses.replace(config, cost_timing=timing))
+    assert "| none | 20 |" in report and "| latent_random | 60 (3.00x) |" in report
+    assert "| latent_random | 7 |" in report  # per run, without a ratio across machines
+    assert "| latent_random | 7 (" not in report
+    for entry, message in [({"augmentation": "latent_random(eps=3)"}, "timed as"),
+                           ({"optimizer_steps": 80}, "for 80 steps"),
+                           ({"step_seconds": "fast"}, "not a timing"),
+                           (None, "no such file")]:
+        data = json.load(open(timing))
+        data["rows"][0].update(entry or {})
+        bad = str(tmp_path / ("bad.json" if entry else "missing.json"))
+        if entry:
+            json.dump(data, open(bad, "w"))
+        with pytest.raises(ConfigError, match=message) as e:
+            study.markdown_report(rows, dataclasses.replace(config, cost_timing=bad))
+        assert "semi_step.py --results" in str(e.value)
+
+
 def test_reports_show_paths_from_the_root_of_the_checkout_that_holds_them(tmp_path):
     (tmp_path / "main" / ".git").mkdir(parents=True)  # a clone
     (tmp_path / "runner").mkdir()  # a worktree: .git is a file

@@ -17,7 +17,7 @@ from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
 from tfaug.errors import CheckpointError, ConfigError
-from tfaug.study import evidence, flows
+from tfaug.study import evidence, flows, one_sitting
 from tfaug.study.convergence import PLATEAU_THRESHOLD
 from tfaug.study.rows import CAPACITY, MAIN, MATCHED, by_seed
 from tfaug.study.stats import Paired, mean_and_sd, paired, paired_ratio
@@ -477,15 +477,24 @@ _COST_MEASURES = {
 
 def _cost_section(rows, methods, budgets, head, rule, config):
     key = cost_key(rows)
-    lines = ["", "## Cost", "", _COST_MEASURES[key] + " In brackets the ratio to "
-             "`none`'s at the same budget, paired by seed (the geometric mean of the "
-             "per-seed ratios with its 95% t interval), so that a change in the "
-             "machine's speed between seeds cancels. Plot: cost.png.", "", head, rule]
+    lines = ["", "## Cost", ""]
+    if config.cost_timing:
+        lines += _one_sitting_table(config.cost_timing, rows, methods, budgets, head,
+                                    rule)
+        lines += ["", _COST_MEASURES[key] + " These runs trained on more than one "
+                  "machine, so they are not set against each other; the ratios are "
+                  "the table's above. Plot: cost.png.", "", head, rule]
+    else:
+        lines += [_COST_MEASURES[key] + " In brackets the ratio to `none`'s at the "
+                  "same budget, paired by seed (the geometric mean of the per-seed "
+                  "ratios with its 95% t interval), so that a change in the machine's "
+                  "speed between seeds cancels. Plot: cost.png.", "", head, rule]
     for m in methods:
         cells = []
         for b in budgets:
             t = mean_seconds(rows, b, m, key=key)
-            r = cost_ratio(rows, b, m, key=key) if m != "none" else None
+            r = (cost_ratio(rows, b, m, key=key)
+                 if m != "none" and not config.cost_timing else None)
             ratio = f" ({_with_interval(r, '.2f', 'x')})" if r else ""
             cells.append(f"{t:.0f}{ratio}" if math.isfinite(t) else "—")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
@@ -504,6 +513,26 @@ def _cost_section(rows, methods, budgets, head, rule, config):
                   f"for {wall['seconds']:.0f} s of wall clock once, without labels "
                   f"({wall['per_run']:.0f} s per run of this study that uses it); its "
                   "CPU seconds were not recorded, so it is not added above."]
+    return lines
+
+
+def _one_sitting_table(path, rows, methods, budgets, head, rule):
+    about, seconds = one_sitting.read_timing(path, rows)
+    lines = [f"Seconds of training per run, timed in one sitting "
+             f"({cfglib.shown(cfglib.from_root(path))}: {about['machine']}, "
+             f"{about['measured']}): a step of each row as it trained (its spec with "
+             "its values, its model and labelled set, the pool's latents cached where "
+             "the trainer caches them), times its optimizer steps; in brackets the "
+             "ratio to `none`'s at the same budget. Left out: per-epoch validation and "
+             "encoding cached latents, which the seconds per run below include.", "",
+             head, rule]
+    for m in methods:
+        cells = []
+        for b in budgets:
+            run, base = seconds.get((b, m)), seconds.get((b, "none"))
+            ratio = f" ({run / base:.2f}x)" if run and base and m != "none" else ""
+            cells.append(f"{run:.0f}{ratio}" if run else "—")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 
 

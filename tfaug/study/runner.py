@@ -105,6 +105,11 @@ class StudyConfig(BudgetGrid):
                                              "not given (default: by the images' "
                                              "channels, as bin/train_flow.py picks).")
     notes: str = field("", "Free text for the report, e.g. how settings were chosen.")
+    cost_timing: Optional[str] = field(None, "The rows' step times measured in one "
+                                             "sitting (benchmarks/semi_step.py "
+                                             "--results --out): the cost table's "
+                                             "ratios come from it, for runs that "
+                                             "trained on more than one machine.")
 
     def validate(self):
         super().validate()
@@ -317,7 +322,7 @@ def finished_row(directory: str, run: Run, log, steps: Optional[int] = None
 
 # Settings that shape the grid, not a run: a study may grow beyond its earlier results.
 GRID_KEYS = {"budgets", "seeds", "methods", "capacity_budgets", "capacity_methods",
-             "capacity_seeds", "matched_compute", "notes", "strategy"}
+             "capacity_seeds", "matched_compute", "notes", "strategy", "cost_timing"}
 
 
 def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
