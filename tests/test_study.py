@@ -336,12 +336,15 @@ def test_cost_ratios_come_from_one_sitting_when_the_runs_span_machines(tmp_path)
     for entry, message in [({"augmentation": "latent_random(eps=3)"}, "timed as"),
                            ({"optimizer_steps": 80}, "for 80 steps"),
                            ({"step_seconds": "fast"}, "not a timing"),
+                           ("{", "not a timing"), ("{}", "not a timing"),
                            (None, "no such file")]:
         data = json.load(open(timing))
-        data["rows"][0].update(entry or {})
         bad = str(tmp_path / ("bad.json" if entry else "missing.json"))
-        if entry:
+        if isinstance(entry, dict):
+            data["rows"][0].update(entry)
             json.dump(data, open(bad, "w"))
+        elif entry:  # cut short, or no rows
+            open(bad, "w").write(entry)
         with pytest.raises(ConfigError, match=message) as e:
             study.markdown_report(rows, dataclasses.replace(config, cost_timing=bad))
         assert "semi_step.py --results" in str(e.value)

@@ -63,16 +63,17 @@ def read_timing(path: str, rows: List[dict]) -> Tuple[dict, Dict[Key, float]]:
     with another spec or step count than it trained with is refused."""
     fix = (f"time the study's rows again: benchmarks/semi_step.py --results=<its "
            f"results.csv> --out={path}")
-    data = io.read_json(cfglib.from_root(path))
-    if data is None:
-        raise ConfigError(f"cost_timing {path}: no such file; {fix}.")
     try:
-        timed = {(int(e["labels_per_class"]), str(e["method"])):
-                 (str(e["augmentation"]), int(e["optimizer_steps"]),
-                  float(e["step_seconds"])) for e in data["rows"]}
+        data = io.read_json(cfglib.from_root(path))
+        timed = None if data is None else {
+            (int(e["labels_per_class"]), str(e["method"])):
+            (str(e["augmentation"]), int(e["optimizer_steps"]), float(e["step_seconds"]))
+            for e in data["rows"]}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"cost_timing {path}: not a timing of one sitting "
                           f"({type(e).__name__}: {e}); {fix}.") from None
+    if data is None:
+        raise ConfigError(f"cost_timing {path}: no such file; {fix}.")
     seconds = {}
     for key, (spec, steps, _, _) in row_settings(rows).items():
         if key not in timed:
