@@ -58,7 +58,7 @@ def _processor() -> str:
 
 
 def read_timing(path: str, rows: List[dict]) -> Tuple[dict, Dict[Key, float]]:
-    """(what the file says of its sitting, {(labels per class, method): seconds a
+    """(when and on what machine it was timed, {(labels per class, method): seconds a
     run}) from a file of write_timing, checked against the study's rows: a row timed
     with another spec or step count than it trained with is refused."""
     fix = (f"time the study's rows again: benchmarks/semi_step.py --results=<its "
@@ -84,4 +84,4 @@ def read_timing(path: str, rows: List[dict]) -> Tuple[dict, Dict[Key, float]]:
                               f"timed as {timed_spec!r} for {timed_steps} steps, but "
                               f"trained as {spec!r} for {steps}; {fix}.")
         seconds[key] = step * steps
-    return {k: data.get(k, "?") for k in ("results", "measured", "machine")}, seconds
+    return {k: data.get(k, "?") for k in ("measured", "machine")}, seconds
