@@ -41,12 +41,15 @@ study_loop() {  # study_loop WORKTREE evidence|semi [N]: the study, and again ea
   while true; do
     local before seen; before=$(wc -l < "$log" 2>/dev/null || echo 0)
     seen=$(cksum < "$tuned" 2>/dev/null)
+    local readme=()  # README.md's tables too, where it has the study's markers
+    grep -q "study:study_fashion_mnist_$name begin" "$ROOT/README.md" &&
+      readme=(--readme="$ROOT/README.md")
     (cd "$tree" && PYTHONPATH=$tree TF_ENABLE_ONEDNN_OPTS=1 TF_CPP_MIN_LOG_LEVEL=2 \
       TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 19 \
       "$PY" bin/study.py --hparams=study_fashion_mnist_$name \
       --tuned="$ROOT/docs/tuning/$name/tuned.json" \
       --out_dir="$ROOT/runs/study_$name" \
-      --publish_dir="$ROOT/docs/study_$name" >> "$log" 2>&1)
+      --publish_dir="$ROOT/docs/study_$name" "${readme[@]}" >> "$log" 2>&1)
     tail -n +$((before + 1)) "$log" | grep -q "still being tuned" || break
     while sleep 600; [ "$(cksum < "$tuned" 2>/dev/null)" = "$seen" ]; do :; done
   done

@@ -880,6 +880,7 @@ def test_flow_table_gives_the_cpu_seconds_of_the_flows_that_recorded_them():
 
 def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
     from tfaug.study import evidence
+    from tfaug.study.report import update_readme
     from tfaug.study.stats import paired_p
     rows = _rows({("none", ""): [0.70, 0.72, 0.71, 0.69],
                   ("image", ""): [0.74, 0.75, 0.73, 0.74],
@@ -897,6 +898,11 @@ def test_primary_against_another_method_and_contrasts_join_the_family(tmp_path):
     assert f"| {paired_p(seeds('latent'), seeds('image')):.3g} | — |" in primary
     assert "family of 4 paired t-tests" in table  # 3 against none, 1 contrast
     assert any(line.startswith("| noise - image | 10 |") for line in table.splitlines())
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- study:s begin -->\n<!-- study:s end -->\n")
+    update_readme(str(readme), "s", rows, config)
+    shown = readme.read_text()
+    assert primary in shown and "#### Primary comparison" in shown  # the README too
     with pytest.raises(ConfigError, match="must name two methods of the study"):
         _config(tmp_path, methods=("none", "image: standard"), contrasts=("x - image",))
 

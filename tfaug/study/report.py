@@ -272,11 +272,13 @@ def _accuracy_section(table, methods, budgets, head, rule):
 
 
 def _readme_tables(rows: List[dict], config) -> str:
-    """The test-accuracy and paired-difference tables, as README.md shows them."""
+    """The test-accuracy and paired-difference tables, and the declared primary
+    comparison with its Holm family if the study has one, as README.md shows them."""
     methods, budgets = _methods_and_budgets(rows, config)
     head, rule = _budget_table_head(budgets)
     lines = (_accuracy_section(summarize(rows), methods, budgets, head, rule)
-             + _paired_section(rows, methods, budgets, "none", head, rule))
+             + _paired_section(rows, methods, budgets, "none", head, rule)
+             + evidence.family_section(rows, config))
     return "\n".join(line.replace("## ", "#### ", 1) for line in lines[1:]) + "\n"
 
 
