@@ -57,3 +57,10 @@ def test_unknown_strategy_is_a_clear_error(config_class):
     with pytest.raises(ConfigError, match="strategy must be one of auto, mirrored, "
                                           "multi_worker, default, got 'gpus'"):
         cfglib.from_dict(config_class, {"strategy": "gpus"}).validate()
+
+
+def test_augmentation_help_names_every_registered_method():
+    from tfaug.augment import registry
+    help_text = cfglib.fields(ClassifierTrainConfig)["augmentation"].metadata["help"]
+    missing = [name for name in registry.NAMES if name not in help_text]
+    assert not missing, f"--augmentation's help leaves out {missing}"

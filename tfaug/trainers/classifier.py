@@ -42,9 +42,8 @@ class ClassifierTrainConfig(cfglib.DataSource):
                                     "final evaluation).")
     model: str = field("small_cnn", "Classifier: small_cnn or resnet18.")
     model_width: float = field(1.0, "Width multiplier of the classifier.")
-    augmentation: str = field("none", "Augmentation spec: none, standard, mixup, cutout, "
-                                      "image_pgd, latent_random, latent_adversarial, "
-                                      "vaegan_random or vaegan_adversarial, each with "
+    augmentation: str = field("none", "Augmentation spec: "
+                                      + ", ".join(registry.NAMES) + "; each with "
                                       "optional parameters, '+'-joined and applied "
                                       "left to right, e.g. 'standard(pad=2)+"
                                       "latent_adversarial(eps=1.3,steps=1)'.")
