@@ -30,7 +30,8 @@ flags.DEFINE_integer("measure_images", 256, "Test images the measures average ov
 flags.DEFINE_string("classifier_weights", None, "classifier.weights.h5 of a "
                                                 "train_classifier run: adds "
                                                 "adversarial rows and the flip rate.")
-flags.DEFINE_string("model", "small_cnn", "Architecture of --classifier_weights.")
+flags.DEFINE_string("model", "small_cnn", "Architecture of --classifier_weights: "
+                    "lenet, resnet18, small_cnn or the PATH.keras it was trained as.")
 flags.DEFINE_float("model_width", 1.0, "Width multiplier of --classifier_weights.")
 flags.DEFINE_float("alpha_fraction", 0.5, "Adversarial step size as a fraction of eps.")
 flags.DEFINE_integer("attack_steps", 3, "Adversarial PGD steps.")

@@ -26,14 +26,23 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
-def save_weights_atomic(model, path: str) -> None:
-    """`model.save_weights(path)` (a `.weights.h5` path), written whole: Keras writes
-    in place, so it goes to a temporary name, is synced, and is renamed into place."""
-    tmp = path + ".tmp.weights.h5"  # Keras wants this suffix
-    model.save_weights(tmp, overwrite=True)
+def _save_then_rename(save, path: str, suffix: str) -> None:
+    tmp = path + ".tmp" + suffix  # Keras wants the suffix
+    save(tmp, overwrite=True)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def save_weights_atomic(model, path: str) -> None:
+    """`model.save_weights(path)` (a `.weights.h5` path), written whole: Keras writes
+    in place, so it goes to a temporary name, is synced, and is renamed into place."""
+    _save_then_rename(model.save_weights, path, ".weights.h5")
+
+
+def save_model_atomic(model, path: str) -> None:
+    """`model.save(path)` (a `.keras` path), written whole like save_weights_atomic."""
+    _save_then_rename(model.save, path, ".keras")
 
 
 def copy_files(source: str, dest: str, wanted, replace: bool = True) -> int:

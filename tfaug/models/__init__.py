@@ -1,8 +1,9 @@
-"""Classifiers (all return logits): ResNet-18 (CIFAR variant), a small CNN and
-LeNet-5 (the paper's MNIST classifier)."""
+"""Classifiers (all return logits): ResNet-18 (CIFAR variant), a small CNN,
+LeNet-5 (the paper's MNIST classifier), or a Keras model file of the user's own."""
 
 from tfaug.errors import ConfigError
 from tfaug.models.common import PRECISIONS, with_precision
+from tfaug.models.keras_file import check_file, from_file, is_model_file
 from tfaug.models.lenet import lenet
 from tfaug.models.resnet import resnet18
 from tfaug.models.small_cnn import small_cnn
@@ -10,13 +11,24 @@ from tfaug.models.small_cnn import small_cnn
 MODELS = {"lenet": lenet, "resnet18": resnet18, "small_cnn": small_cnn}
 
 
-def build(name: str, input_shape, num_classes: int, **kwargs):
-    """The classifier `name` (lenet, resnet18 or small_cnn)."""
-    if name not in MODELS:
+def check(name: str, width: float = 1.0) -> None:
+    """ConfigError unless `name` is a built-in model or an existing .keras file."""
+    if is_model_file(name):
+        check_file(name, width)
+    elif name not in MODELS:
         raise ConfigError(f"Unknown model {name!r}; choose one of "
-                          f"{', '.join(sorted(MODELS))}.")
-    return MODELS[name](tuple(input_shape), num_classes, **kwargs)
+                          f"{', '.join(sorted(MODELS))}, or a Keras model file "
+                          "(PATH.keras).")
 
 
-__all__ = ["MODELS", "PRECISIONS", "build", "lenet", "resnet18", "small_cnn",
+def build(name: str, input_shape, num_classes: int, width: float = 1.0, **kwargs):
+    """The classifier `name` (lenet, resnet18, small_cnn, or PATH.keras: that
+    architecture with fresh weights)."""
+    check(name, width)
+    if is_model_file(name):
+        return from_file(name, input_shape, num_classes)
+    return MODELS[name](tuple(input_shape), num_classes, width=width, **kwargs)
+
+
+__all__ = ["MODELS", "PRECISIONS", "build", "check", "lenet", "resnet18", "small_cnn",
            "with_precision"]

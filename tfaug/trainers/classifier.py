@@ -40,8 +40,11 @@ class ClassifierTrainConfig(cfglib.DataSource):
     val_per_class: int = field(100, "Validation examples per class, carved from the "
                                     "training split (the test split is only for the "
                                     "final evaluation).")
-    model: str = field("small_cnn", "Classifier: small_cnn or resnet18.")
-    model_width: float = field(1.0, "Width multiplier of the classifier.")
+    model: str = field("small_cnn", "Classifier: " + ", ".join(models.MODELS) + ", or "
+                                    "a Keras model file of your own (PATH.keras, "
+                                    "returning logits): its architecture, with fresh "
+                                    "weights drawn from the run's seed.")
+    model_width: float = field(1.0, "Width multiplier of a built-in classifier.")
     augmentation: str = field("none", "Augmentation spec: "
                                       + ", ".join(registry.NAMES) + "; each with "
                                       "optional parameters, '+'-joined and applied "
@@ -99,10 +102,7 @@ class ClassifierTrainConfig(cfglib.DataSource):
 
     def validate(self):
         self.validate_source()
-        models_known = tuple(models.MODELS)
-        if self.model not in models_known:
-            raise ConfigError(f"Unknown model {self.model!r}; choose one of "
-                              f"{', '.join(models_known)}.")
+        models.check(self.model, self.model_width)
         for name in ("epochs", "batch_size", "image_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1.")
@@ -554,6 +554,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                                   verbose=0, return_dict=True) if evaluate_test else {}
     val_metrics = model.evaluate(val_ds, verbose=0, return_dict=True) if val_ds else {}
     io.save_weights_atomic(classifier, os.path.join(out_dir, "classifier.weights.h5"))
+    io.save_model_atomic(classifier, os.path.join(out_dir, "classifier.keras"))
     train_loss = history.history.get("loss", [None])[-1]
     diverged = (divergence(val_metrics["loss"], k, config.lr) if val_metrics else
                 divergence(train_loss, k, config.lr, "final training"))

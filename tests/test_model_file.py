@@ -1,0 +1,100 @@
+"""A Keras model file of the user's own as the classifier of every entry point."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import make_mnist_dir, run_script, save_tiny_flow
+from tfaug import models
+from tfaug.errors import ConfigError
+from tfaug.trainers.classifier import ClassifierTrainConfig
+
+
+def _save(path, outputs=10, activation=None, input_shape=(28, 28, 1)):
+    model = keras.Sequential([keras.Input(input_shape),
+                              keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(outputs, activation=activation)])
+    model.save(path)
+    return model
+
+
+def _layer_types(model):
+    return [type(layer) for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _weights(model):
+    return [w.numpy() if hasattr(w, "numpy") else np.asarray(w)
+            for w in model.get_weights()]
+
+
+def test_a_model_file_gives_its_architecture_with_fresh_seeded_weights(tmp_path):
+    path = str(tmp_path / "mine.keras")
+    saved = _save(path)
+
+    def built(seed):
+        keras.utils.set_random_seed(seed)
+        return models.build(path, (28, 28, 1), 10)
+
+    a, again, other = built(0), built(0), built(1)
+    assert _layer_types(a) == _layer_types(saved)
+    kernels = [w for w in _weights(a) if w.ndim > 1]
+    assert all(np.array_equal(x, y) for x, y in zip(_weights(a), _weights(again)))
+    assert not any(np.array_equal(x, y) for x, y in
+                   zip(kernels, [w for w in _weights(other) if w.ndim > 1]))
+    assert not any(np.array_equal(x, y) for x, y in
+                   zip(kernels, [w for w in _weights(saved) if w.ndim > 1]))
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
+    low = models.with_precision(built(0), "mixed_bfloat16")  # as the entry points do
+    np.testing.assert_allclose(low(images), a(images), atol=0.05)
+    assert low(images).dtype == "float32" and a(images).shape == (2, 10)
+
+
+def test_bad_model_files_are_clear_errors(tmp_path):
+    softmax, five = str(tmp_path / "softmax.keras"), str(tmp_path / "five.keras")
+    rgb, corrupt = str(tmp_path / "rgb.keras"), tmp_path / "corrupt.keras"
+    _save(softmax, activation="softmax")
+    _save(five, outputs=5)
+    _save(rgb, input_shape=(28, 28, 3))
+    corrupt.write_bytes(b"not a zip archive")
+    cases = [(str(tmp_path / "missing.keras"), "No Keras model file"),
+             (softmax, "ends in a softmax"),
+             (five, "keras.layers.Dense(10)"),
+             (rgb, "does not take images of shape (28, 28, 1)"),
+             (str(corrupt), "is not a Keras model file")]
+    for path, message in cases:
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")
+                           .replace(")", r"\)")):
+            models.build(path, (28, 28, 1), 10)
+    with pytest.raises(ConfigError, match="model_width 0.5 applies to the built-in"):
+        ClassifierTrainConfig(model=five, model_width=0.5).validate()
+    with pytest.raises(ConfigError, match=r"or a Keras model file \(PATH.keras\)"):
+        ClassifierTrainConfig(model="resnet").validate()
+
+
+def test_train_classifier_trains_a_model_file_and_saves_plain_keras(tmp_path):
+    data_dir = make_mnist_dir(tmp_path / "data", n_train=100, n_test=20)
+    flow_dir = save_tiny_flow(tmp_path / "flow")
+    path = str(tmp_path / "mine.keras")
+    saved = _save(path)
+    out = tmp_path / "out"
+    result = run_script("train_classifier.py", "--dataset=mnist",
+                        f"--data_dir={data_dir}", f"--flow={flow_dir}",
+                        f"--model={path}", "--augmentation=standard+latent_random",
+                        "--labels_per_class=2", "--val_per_class=2", "--epochs=2",
+                        "--batch_size=8", "--nojit", f"--out_dir={out}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["model"] == path and report["optimizer_steps"] > 0
+    trained = keras.saving.load_model(out / "classifier.keras")
+    assert _layer_types(trained) == _layer_types(saved)
+    same = keras.saving.load_model(path)
+    same.load_weights(out / "classifier.weights.h5")
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(trained.predict(images, verbose=0),
+                               same.predict(images, verbose=0), atol=1e-6)
+    assert not np.allclose(trained.predict(images, verbose=0),
+                           saved.predict(images, verbose=0), atol=1e-3)

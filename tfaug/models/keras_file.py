@@ -1,0 +1,95 @@
+"""A classifier of the user's own, from a Keras model file (`model.save("x.keras")`):
+its architecture, with fresh weights drawn from Keras' seeded generators, so every
+run of a study or a search starts as a built-in model does."""
+
+import os
+import zipfile
+
+import keras
+import numpy as np
+
+from tfaug.errors import ConfigError
+
+SUFFIX = ".keras"
+
+
+def is_model_file(name: str) -> bool:
+    return name.endswith(SUFFIX)
+
+
+def check_file(path: str, width: float = 1.0) -> None:
+    """ConfigError unless `path` is a Keras model file that exists (width 1)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"No Keras model file {path!r}: save one with "
+                          f"model.save({path!r}), or name a built-in model.")
+    if width != 1.0:
+        raise ConfigError(f"model_width {width:g} applies to the built-in models only; "
+                          f"{path} is taken as it is: leave model_width at 1.")
+
+
+def _first_sentence(error: Exception) -> str:
+    return str(error).split(". ")[0].splitlines()[0].rstrip(".") + "."
+
+
+def _load(path: str) -> keras.Model:
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"{path} is not a Keras model file (a .keras zip archive); "
+                          "it may be cut short: save it again with model.save().")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many kinds for a file it cannot read
+        raise ConfigError(
+            f"Cannot load the Keras model {path}: {_first_sentence(e)} Entry points "
+            "take models of Keras' own layers (saved with model.save); a model with "
+            "custom layers or Lambda code trains in Python with "
+            "tfaug.AugmentedModel.") from None
+
+
+def _ends_in_softmax(model: keras.Model) -> bool:
+    last = model.layers[-1] if model.layers else None
+    if isinstance(last, keras.layers.Softmax):
+        return True
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", None) == "softmax"
+
+
+def from_file(path: str, input_shape, num_classes: int) -> keras.Model:
+    """The architecture saved at `path` with freshly initialised weights, checked to
+    map images of `input_shape` to `num_classes` logits."""
+    check_file(path)
+    saved = _load(path)
+    try:
+        model = keras.models.clone_model(saved)  # new layers, new initial weights
+    except Exception as e:
+        raise ConfigError(f"Cannot rebuild the Keras model {path} with fresh weights "
+                          f"({_first_sentence(e)[:-1]}): save a Sequential or "
+                          "functional model, or train a subclassed one in Python "
+                          "with tfaug.AugmentedModel.") from None
+    shape = tuple(input_shape)
+    takes = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    fits = takes is None or (len(takes) == len(shape) and all(
+        t in (None, s) for t, s in zip(takes, shape)))
+    try:
+        if not fits:
+            raise ValueError(f"it takes {takes}")
+        if isinstance(model, keras.Sequential):  # as functional, like the built-ins
+            inputs = x = keras.Input(shape)
+            for layer in model.layers:
+                x = layer(x)
+            model = keras.Model(inputs, x, name=model.name)
+        logits = model(np.zeros((1, *shape), np.float32))
+    except Exception as e:
+        raise ConfigError(f"The Keras model {path} does not take images of shape "
+                          f"{shape} ({_first_sentence(e)[:-1]}): give it "
+                          f"keras.Input({shape}), or convert the data with "
+                          "--image_size or --channels.") from None
+    if tuple(logits.shape) != (1, num_classes):
+        raise ConfigError(f"The Keras model {path} outputs shape "
+                          f"{tuple(logits.shape)[1:]} per image; the data has "
+                          f"{num_classes} classes: end it in "
+                          f"keras.layers.Dense({num_classes}).")
+    if _ends_in_softmax(model):
+        raise ConfigError(f"The Keras model {path} ends in a softmax; tfaug trains on "
+                          "logits (the attack and the loss take them): drop the "
+                          "softmax activation of its last layer.")
+    return model
