@@ -5,7 +5,7 @@ reconstruction error on the test split and on-manifold measures for each eps.
 
   python bin/perturb.py --eps=0.5,1,2,4 --out=runs/perturb.png
   python bin/perturb.py --latent_models=flow,vaegan      # flow and VAE-GAN side by side
-  python bin/perturb.py --classifier_weights=runs/classifier/classifier.weights.h5
+  python bin/perturb.py --classifier_weights=runs/classifier/classifier.keras
   python bin/perturb.py --dataset=folder:my_images --flow=my_flow
 """
 
@@ -27,10 +27,11 @@ flags.DEFINE_list("eps", ["0.5", "1", "2", "4"], "Latent radii to show.")
 flags.DEFINE_enum("norm", "l2", ["l2", "linf"], "Norm of the latent ball.")
 flags.DEFINE_integer("num_images", 10, "Test images in the grid.")
 flags.DEFINE_integer("measure_images", 256, "Test images the measures average over.")
-flags.DEFINE_string("classifier_weights", None, "classifier.weights.h5 of a "
-                                                "train_classifier run: adds "
+flags.DEFINE_string("classifier_weights", None, "classifier.keras (or "
+                                                "classifier.weights.h5 with --model) of "
+                                                "a train_classifier run: adds "
                                                 "adversarial rows and the flip rate.")
-flags.DEFINE_string("model", "small_cnn", "Architecture of --classifier_weights: "
+flags.DEFINE_string("model", "small_cnn", "Architecture of a classifier.weights.h5: "
                     "lenet, resnet18, small_cnn or the PATH.keras it was trained as.")
 flags.DEFINE_float("model_width", 1.0, "Width multiplier of --classifier_weights.")
 flags.DEFINE_float("alpha_fraction", 0.5, "Adversarial step size as a fraction of eps.")
@@ -74,9 +75,10 @@ def main(argv):
     images = data.to_unit_float(test.images[:n])
     classifier = None
     if FLAGS.classifier_weights:
-        classifier = models.build(FLAGS.model, test.info.image_shape,
-                                  test.info.num_classes, width=FLAGS.model_width)
-        classifier.load_weights(FLAGS.classifier_weights)
+        classifier = models.load_trained(
+            FLAGS.classifier_weights, lambda: models.build(
+                FLAGS.model, test.info.image_shape, test.info.num_classes,
+                width=FLAGS.model_width), test.info.image_shape, test.info.num_classes)
     labels = tf.one_hot(classes[:n], max(test.info.num_classes, 1))
     rows, names = [images[:FLAGS.num_images]], ["test images"]
     recon_images = data.to_unit_float(test.images[:FLAGS.reconstruction_images])

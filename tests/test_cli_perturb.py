@@ -41,3 +41,21 @@ def test_flow_and_vaegan_side_by_side(tmp_path):
     # eps 0 gives the VAE-GAN's reconstructions: far from the images, unlike the flow's
     assert rows["vaegan random eps=0"][0] > 100 * rows["flow random eps=0"][0]
     assert grid.shape == (7 * 28, 4 * 28, 1)
+
+
+def test_a_saved_classifier_adds_adversarial_rows_and_bad_ones_are_clear(tmp_path):
+    import keras
+    classifier = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                   keras.layers.Dense(10)])
+    classifier.save(tmp_path / "classifier.keras")
+    classifier.save_weights(tmp_path / "classifier.weights.h5")
+    rows, _, grid = _run(tmp_path, f"--classifier_weights={tmp_path}/classifier.keras")
+    assert set(rows) == {"flow random eps=0", "flow random eps=2"}
+    assert grid.shape == (6 * 28, 4 * 28, 1)  # and one adversarial row per eps
+    for path, message in [(tmp_path / "missing.keras", "No trained classifier at"),
+                          (tmp_path / "classifier.weights.h5", "Cannot load")]:
+        result = run_script("perturb.py", "--dataset=mnist",
+                            f"--data_dir={tmp_path / 'data'}",
+                            f"--flow={tmp_path / 'flow'}", f"--classifier_weights={path}")
+        assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr

@@ -3,7 +3,7 @@ LeNet-5 (the paper's MNIST classifier), or a Keras model file of the user's own.
 
 from tfaug.errors import ConfigError
 from tfaug.models.common import PRECISIONS, with_precision
-from tfaug.models.keras_file import check_file, from_file, is_model_file
+from tfaug.models.keras_file import check_file, from_file, is_model_file, load_trained
 from tfaug.models.lenet import lenet
 from tfaug.models.resnet import resnet18
 from tfaug.models.small_cnn import small_cnn
@@ -30,5 +30,5 @@ def build(name: str, input_shape, num_classes: int, width: float = 1.0, **kwargs
     return MODELS[name](tuple(input_shape), num_classes, width=width, **kwargs)
 
 
-__all__ = ["MODELS", "PRECISIONS", "build", "check", "lenet", "resnet18", "small_cnn",
+__all__ = ["MODELS", "PRECISIONS", "build", "check", "lenet", "load_trained", "resnet18", "small_cnn",
            "with_precision"]

@@ -8,7 +8,7 @@ import zipfile
 import keras
 import numpy as np
 
-from tfaug.errors import ConfigError
+from tfaug.errors import CheckpointError, ConfigError
 
 SUFFIX = ".keras"
 
@@ -65,6 +65,12 @@ def from_file(path: str, input_shape, num_classes: int) -> keras.Model:
                           f"({_first_sentence(e)[:-1]}): save a Sequential or "
                           "functional model, or train a subclassed one in Python "
                           "with tfaug.AugmentedModel.") from None
+    return _check_fit(model, path, input_shape, num_classes)
+
+
+def _check_fit(model, path: str, input_shape, num_classes: int) -> keras.Model:
+    """`model` (Sequential as functional), checked to map images of `input_shape` to
+    `num_classes` logits."""
     shape = tuple(input_shape)
     takes = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
     fits = takes is None or (len(takes) == len(shape) and all(
@@ -92,4 +98,23 @@ def from_file(path: str, input_shape, num_classes: int) -> keras.Model:
         raise ConfigError(f"The Keras model {path} ends in a softmax; tfaug trains on "
                           "logits (the attack and the loss take them): drop the "
                           "softmax activation of its last layer.")
+    return model
+
+
+def load_trained(path: str, build, input_shape, num_classes: int) -> keras.Model:
+    """A trained classifier: a .keras file as it is (checked against the data), or
+    `.weights.h5` weights loaded into `build()`, the architecture they came from."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"No trained classifier at {path}: give a train_classifier "
+                              "run's classifier.keras or classifier.weights.h5.")
+    if is_model_file(path):
+        return _check_fit(_load(path), path, input_shape, num_classes)
+    model = build()
+    try:
+        model.load_weights(path)
+    except Exception as e:
+        raise CheckpointError(f"Cannot load {path} into the classifier "
+                              f"({_first_sentence(e)[:-1]}): give the --model (and "
+                              "width) it was trained with, or its classifier.keras.") \
+            from None
     return model
