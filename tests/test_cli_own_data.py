@@ -1,7 +1,8 @@
 """Every entry point end to end on a user's own data: a folder of RGB PNGs (test split
-held out), a folder of grayscale PNGs of two sizes with train/ and test/, an npz, a
-tfds dataset that is not a built-in name, and an unlabelled folder (for a flow). Each
-source is a class of its own, so pytest-xdist runs the sources in parallel."""
+held out), a folder of grayscale PNGs of two sizes with train/ and test/, an npz (its
+classifier a Keras model file of the user's own), a tfds dataset that is not a
+built-in name, and an unlabelled folder (for a flow). Each source is a class of its
+own, so pytest-xdist runs the sources in parallel."""
 
 import json
 import os
@@ -36,8 +37,12 @@ class OwnData:
     def data_flags(self, tmp_path):
         raise NotImplementedError
 
+    def classifier_flags(self, tmp_path):
+        return CLASSIFIER
+
     def test_every_entry_point(self, tmp_path):
         data = self.data_flags(tmp_path)
+        classifier = self.classifier_flags(tmp_path)
         summary = _ok(self.run(tmp_path, "data_summary.py", *data, "--split=test"))
         assert "3 classes" in summary.stdout or "classes" in summary.stdout
         flow_dir = tmp_path / "flow"
@@ -54,25 +59,28 @@ class OwnData:
                      "--reconstruction_images=8", f"--out={tmp_path / 'grid.png'}"))
         assert (tmp_path / "grid.png").stat().st_size > 0
         trained = _ok(self.run(
-            tmp_path, "train_classifier.py", *data, *CLASSIFIER, f"--flow={flow_dir}",
+            tmp_path, "train_classifier.py", *data, *classifier, f"--flow={flow_dir}",
             "--labels_per_class=2", "--augmentation=latent_adversarial(steps=1)",
             f"--out_dir={tmp_path / 'classifier'}"))
         assert "training on" in trained.stdout
         report = json.loads((tmp_path / "classifier" / "report.json").read_text())
         assert report["optimizer_steps"] >= 1 and 0 <= report["test_accuracy"] <= 1
         assert report["data"]["test"]["examples"] == report["sizes"]["test"]
-        _ok(self.run(tmp_path, "tune.py", *data, *CLASSIFIER, f"--flow={flow_dir}",
+        assert (tmp_path / "classifier" / "classifier.keras").exists()
+        assert f"--model={report['config']['model']}" in classifier or \
+            report["config"]["model"] == "small_cnn"
+        _ok(self.run(tmp_path, "tune.py", *data, *classifier, f"--flow={flow_dir}",
                      "--labels_per_class=2", "--augmentation=latent_random",
                      "--max_trials=1", "--tuner=random", "--steps_per_epoch=1",
                      f"--out_dir={tmp_path / 'tune'}"))
         assert json.loads((tmp_path / "tune" / "summary.json").read_text())["trials"]
-        _ok(self.run(tmp_path, "study.py", *data, *CLASSIFIER, f"--flow={flow_dir}",
+        _ok(self.run(tmp_path, "study.py", *data, *classifier, f"--flow={flow_dir}",
                      "--methods=none,latent_adversarial(steps=1)", "--budgets=2",
                      "--seeds=1", "--steps_by_budget=1",
                      f"--out_dir={tmp_path / 'study'}"))
         rows = json.loads((tmp_path / "study" / "results.json").read_text())["rows"]
         assert {r["method"] for r in rows} == {"none", "latent_adversarial"}
-        _ok(self.run(tmp_path, "tune_methods.py", *data, *CLASSIFIER,
+        _ok(self.run(tmp_path, "tune_methods.py", *data, *classifier,
                      f"--flow={flow_dir}", "--methods=latent_random", "--budgets=2",
                      "--steps_by_budget=1", "--max_trials=1", "--tuner=random",
                      f"--out_dir={tmp_path / 'tuned'}"))
@@ -99,6 +107,16 @@ class TestFolderOfGrayImagesWithSplitsAndTwoSizes(OwnData):
 
 
 class TestNpzArrays(OwnData):
+    """With a Keras model file of the user's own as the classifier."""
+
+    def classifier_flags(self, tmp_path):
+        import keras
+        keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+                          keras.layers.Flatten(), keras.layers.Dense(3)]).save(
+            tmp_path / "mine.keras")
+        return [f"--model={tmp_path / 'mine.keras'}",
+                *[f for f in CLASSIFIER if not f.startswith("--model_width")]]
+
     def data_flags(self, tmp_path):
         rng = np.random.default_rng(0)
         np.savez(tmp_path / "data.npz", x=rng.integers(0, 256, (24, 8, 8, 3), np.uint8),
