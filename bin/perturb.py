@@ -33,7 +33,8 @@ flags.DEFINE_string("classifier_weights", None, "classifier.keras (or "
                                                 "adversarial rows and the flip rate.")
 flags.DEFINE_string("model", "small_cnn", "Architecture of a classifier.weights.h5: "
                     "lenet, resnet18, small_cnn or the PATH.keras it was trained as.")
-flags.DEFINE_float("model_width", 1.0, "Width multiplier of --classifier_weights.")
+flags.DEFINE_float("model_width", 1.0, "Width multiplier of a classifier.weights.h5's "
+                                       "built-in --model.")
 flags.DEFINE_float("alpha_fraction", 0.5, "Adversarial step size as a fraction of eps.")
 flags.DEFINE_integer("attack_steps", 3, "Adversarial PGD steps.")
 flags.DEFINE_integer("seed", 0, "Seed of the random perturbations.")

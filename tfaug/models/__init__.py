@@ -30,5 +30,5 @@ def build(name: str, input_shape, num_classes: int, width: float = 1.0, **kwargs
     return MODELS[name](tuple(input_shape), num_classes, width=width, **kwargs)
 
 
-__all__ = ["MODELS", "PRECISIONS", "build", "check", "lenet", "load_trained", "resnet18", "small_cnn",
-           "with_precision"]
+__all__ = ["MODELS", "PRECISIONS", "build", "check", "lenet", "load_trained", "resnet18",
+           "small_cnn", "with_precision"]
