@@ -35,7 +35,8 @@ def main(argv):
         if report[key] is not None]
     print(f"{config.augmentation}: {', '.join(scores) or 'trained'} "
           f"({report['sizes']['train']} labelled training images); report: "
-          f"{os.path.join(FLAGS.out_dir, 'report.json')}")
+          f"{os.path.join(FLAGS.out_dir, 'report.json')}; the trained classifier, "
+          f"plain Keras: {os.path.join(FLAGS.out_dir, 'classifier.keras')}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def test_train_classifier_trains_a_model_file_and_saves_plain_keras(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["model"] == path and report["optimizer_steps"] > 0
+    assert f"plain Keras: {out / 'classifier.keras'}" in result.stdout
     trained = keras.saving.load_model(out / "classifier.keras")
     assert _layer_types(trained) == _layer_types(saved)
     same = keras.saving.load_model(path)
