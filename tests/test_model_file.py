@@ -36,6 +36,7 @@ def test_a_model_file_gives_its_architecture_with_fresh_seeded_weights(tmp_path)
 
     a, again, other = built(0), built(0), built(1)
     assert _layer_types(a) == _layer_types(saved)
+
     def kernels(model):
         return [w for w in model.get_weights() if w.ndim > 1]
 

@@ -28,7 +28,8 @@ def check_file(path: str, width: float = 1.0) -> None:
 
 
 def _first_sentence(error: Exception) -> str:
-    return str(error).split(". ")[0].splitlines()[0].rstrip(".") + "."
+    """Keras' message up to its first full stop (its messages run to whole configs)."""
+    return str(error).split(". ")[0].splitlines()[0].rstrip(".")
 
 
 def _load(path: str) -> keras.Model:
@@ -39,7 +40,7 @@ def _load(path: str) -> keras.Model:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises many kinds for a file it cannot read
         raise ConfigError(
-            f"Cannot load the Keras model {path}: {_first_sentence(e)} Entry points "
+            f"Cannot load the Keras model {path}: {_first_sentence(e)}. Entry points "
             "take models of Keras' own layers (saved with model.save); a model with "
             "custom layers or Lambda code trains in Python with "
             "tfaug.AugmentedModel.") from None
@@ -56,13 +57,12 @@ def _ends_in_softmax(model: keras.Model) -> bool:
 def from_file(path: str, input_shape, num_classes: int) -> keras.Model:
     """The architecture saved at `path` with freshly initialised weights, checked to
     map images of `input_shape` to `num_classes` logits."""
-    check_file(path)
-    saved = _load(path)
+    saved = _load(path)  # build() checked the path
     try:
         model = keras.models.clone_model(saved)  # new layers, new initial weights
     except Exception as e:
         raise ConfigError(f"Cannot rebuild the Keras model {path} with fresh weights "
-                          f"({_first_sentence(e)[:-1]}): save a Sequential or "
+                          f"({_first_sentence(e)}): save a Sequential or "
                           "functional model, or train a subclassed one in Python "
                           "with tfaug.AugmentedModel.") from None
     return _check_fit(model, path, input_shape, num_classes)
@@ -72,12 +72,16 @@ def _check_fit(model, path: str, input_shape, num_classes: int) -> keras.Model:
     """`model` (Sequential as functional), checked to map images of `input_shape` to
     `num_classes` logits."""
     shape = tuple(input_shape)
+
+    def does_not_take(reason):
+        return ConfigError(f"The Keras model {path} does not take images of shape "
+                           f"{shape} ({reason}): give it keras.Input({shape}), or "
+                           "convert the data with --image_size or --channels.")
     takes = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
-    fits = takes is None or (len(takes) == len(shape) and all(
-        t in (None, s) for t, s in zip(takes, shape)))
+    if takes is not None and (len(takes) != len(shape) or any(
+            t not in (None, s) for t, s in zip(takes, shape))):
+        raise does_not_take(f"it takes {takes}")
     try:
-        if not fits:
-            raise ValueError(f"it takes {takes}")
         if isinstance(model, keras.Sequential):  # as functional, like the built-ins
             inputs = x = keras.Input(shape)
             for layer in model.layers:
@@ -85,10 +89,7 @@ def _check_fit(model, path: str, input_shape, num_classes: int) -> keras.Model:
             model = keras.Model(inputs, x, name=model.name)
         logits = model(np.zeros((1, *shape), np.float32))
     except Exception as e:
-        raise ConfigError(f"The Keras model {path} does not take images of shape "
-                          f"{shape} ({_first_sentence(e)[:-1]}): give it "
-                          f"keras.Input({shape}), or convert the data with "
-                          "--image_size or --channels.") from None
+        raise does_not_take(_first_sentence(e)) from None
     if tuple(logits.shape) != (1, num_classes):
         raise ConfigError(f"The Keras model {path} outputs shape "
                           f"{tuple(logits.shape)[1:]} per image; the data has "
@@ -114,7 +115,7 @@ def load_trained(path: str, build, input_shape, num_classes: int) -> keras.Model
         model.load_weights(path)
     except Exception as e:
         raise CheckpointError(f"Cannot load {path} into the classifier "
-                              f"({_first_sentence(e)[:-1]}): give the --model (and "
+                              f"({_first_sentence(e)}): give the --model (and "
                               "width) it was trained with, or its classifier.keras.") \
             from None
     return model
