@@ -13,7 +13,7 @@ import pytest
 from conftest import idx_bytes, make_mnist_dir, run_script
 from tfaug import config as cfglib
 from tfaug import data, flows, io
-from tfaug.errors import CheckpointError, ConfigError, DataError
+from tfaug.errors import CheckpointError, ConfigError, DataError, first_line
 from tfaug.flows import Glow, GlowConfig
 from tfaug.models import vaegan
 from tfaug.trainers.classifier import ClassifierTrainConfig, Splits, train_classifier
@@ -204,6 +204,12 @@ def test_damaged_vaegan_export(saved, tmp_path, damage, message):
     damage(directory)
     with pytest.raises(CheckpointError, match=message):
         vaegan.load(str(directory))
+
+
+def test_a_quoted_library_error_is_its_first_line():
+    assert first_line(OSError("unable to open\nat h5py line 102")) == "unable to open"
+    assert first_line(AssertionError()) == ""  # was an IndexError inside our handler
+    assert first_line(ValueError("x" * 300)) == "x" * 200
 
 
 def test_corrupt_tuned_file(tmp_path):

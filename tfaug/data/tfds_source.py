@@ -16,7 +16,7 @@ import numpy as np
 from tfaug.data import convert
 from tfaug.data.labeled import DatasetInfo, LabeledImages
 from tfaug.data.options import SourceOptions
-from tfaug.errors import DataError
+from tfaug.errors import DataError, first_line
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -41,7 +41,7 @@ def prepared_builder(name: str, options: SourceOptions, local_hint: str = "",
         builder = tfds.builder(name, data_dir=options.tfds_data_dir)
     except ValueError as e:  # DatasetNotFoundError, an unknown config
         raise DataError(f"{label} is not a tensorflow-datasets dataset "
-                        f"({str(e).splitlines()[0][:200]}); tfds.list_builders() "
+                        f"({first_line(e)}); tfds.list_builders() "
                         "lists them.") from None
     if builder.is_prepared():
         return builder

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import io
-from tfaug.errors import CheckpointError
+from tfaug.errors import CheckpointError, first_line
 from tfaug.flows.glow import Glow, GlowConfig
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained")
@@ -40,8 +40,8 @@ def load(directory: str) -> Glow:
             AssertionError) as e:
         raise CheckpointError(
             f"The flow in {directory} cannot be loaded ({type(e).__name__}: "
-            f"{str(e).splitlines()[0][:200] if str(e) else ''}). Its files are corrupt "
-            "or incomplete: export or download it again.") from None
+            f"{first_line(e)}). Its files are corrupt or incomplete: export or "
+            "download it again.") from None
     if not glow.initialized:
         raise CheckpointError(f"The flow in {directory} was saved before training "
                               "started (ActNorm not initialised).")

@@ -8,7 +8,7 @@ import zipfile
 import keras
 import numpy as np
 
-from tfaug.errors import CheckpointError, ConfigError
+from tfaug.errors import CheckpointError, ConfigError, first_line
 
 SUFFIX = ".keras"
 
@@ -29,7 +29,7 @@ def check_file(path: str, width: float = 1.0) -> None:
 
 def _first_sentence(error: Exception) -> str:
     """Keras' message up to its first full stop (its messages run to whole configs)."""
-    return str(error).split(". ")[0].splitlines()[0].rstrip(".")
+    return first_line(error, limit=None).split(". ")[0].rstrip(".")
 
 
 def _load(path: str) -> keras.Model:

@@ -27,7 +27,7 @@ from keras import layers
 from tfaug import config as cfglib
 from tfaug import io
 from tfaug.checks import check_images
-from tfaug.errors import CheckpointError, ConfigError, DataError
+from tfaug.errors import CheckpointError, ConfigError, DataError, first_line
 from tfaug.precision import float32_policy
 
 field = cfglib.field
@@ -305,7 +305,7 @@ def load(directory: str):
                     os.path.join(directory, f"{prefix}{part}.weights.h5"))
     except (ValueError, KeyError, TypeError, OSError) as e:
         raise CheckpointError(f"The VAE-GAN in {directory} cannot be loaded "
-                              f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
+                              f"({type(e).__name__}: {first_line(e)}). "
                               "Its files are corrupt or incomplete: export it again.") \
             from None
     return model

@@ -6,7 +6,7 @@ import os
 import keras
 
 from tfaug import io
-from tfaug.errors import CheckpointError
+from tfaug.errors import CheckpointError, first_line
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -31,7 +31,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         except (OSError, ValueError, KeyError) as e:
             raise CheckpointError(
                 f"The backup in {self.backup_dir} cannot be restored "
-                f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+                f"({type(e).__name__}: {first_line(e)}"
                 "): delete that directory to start the run over.") from None
 
     def _load_model(self):

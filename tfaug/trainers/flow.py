@@ -26,7 +26,7 @@ import tensorflow as tf
 from tfaug import config as cfglib
 from tfaug import data as datalib
 from tfaug import io
-from tfaug.errors import TfaugError
+from tfaug.errors import TfaugError, first_line
 from tfaug.flows.glow import Glow, GlowConfig, max_levels
 from tfaug.flows.preprocess import dequantize
 from tfaug.flows.schedule import LinearWarmup
@@ -248,7 +248,7 @@ class FlowTrainer:
             except (tf.errors.OpError, AssertionError, ValueError, IndexError) as e:
                 raise TrainingError(
                     f"Checkpoint {latest} cannot be restored ({type(e).__name__}: "
-                    f"{str(e).splitlines()[0][:200]}). It is corrupt or from another "
+                    f"{first_line(e)}). It is corrupt or from another "
                     f"configuration: delete {self.manager.directory} to start over, "
                     "or use another output directory.") from None
             return f"resumed from {latest} at step {int(self.step.numpy())}"
