@@ -11,8 +11,12 @@ from tfaug.models.small_cnn import small_cnn
 MODELS = {"lenet": lenet, "resnet18": resnet18, "small_cnn": small_cnn}
 
 
-def check(name: str, width: float = 1.0) -> None:
-    """ConfigError unless `name` is a built-in model or an existing .keras file."""
+def check(name: str, width: float = 1.0, saved_weights: bool = False) -> None:
+    """ConfigError unless `name` is a built-in model or an existing .keras file (a
+    file if `saved_weights`: built-in models have none)."""
+    if saved_weights and not is_model_file(name):
+        raise ConfigError(f"Saved weights come from a Keras model file; {name!r} is not "
+                          "one: give --model=PATH.keras, or model_weights=fresh.")
     if is_model_file(name):
         check_file(name, width)
     elif name not in MODELS:
@@ -21,12 +25,13 @@ def check(name: str, width: float = 1.0) -> None:
                           "(PATH.keras).")
 
 
-def build(name: str, input_shape, num_classes: int, width: float = 1.0, **kwargs):
+def build(name: str, input_shape, num_classes: int, width: float = 1.0,
+          saved_weights: bool = False, **kwargs):
     """The classifier `name` (lenet, resnet18, small_cnn, or PATH.keras: that
-    architecture with fresh weights)."""
-    check(name, width)
+    architecture with fresh weights, or with its own if `saved_weights`)."""
+    check(name, width, saved_weights)
     if is_model_file(name):
-        return from_file(name, input_shape, num_classes)
+        return from_file(name, input_shape, num_classes, saved_weights)
     return MODELS[name](tuple(input_shape), num_classes, width=width, **kwargs)
 
 

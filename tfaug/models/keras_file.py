@@ -1,6 +1,7 @@
 """A classifier of the user's own, from a Keras model file (`model.save("x.keras")`):
 its architecture, with fresh weights drawn from Keras' seeded generators, so every
-run of a study or a search starts as a built-in model does."""
+run of a study or a search starts as a built-in model does; or with the weights it
+has, to fine-tune them."""
 
 import os
 import zipfile
@@ -54,10 +55,14 @@ def _ends_in_softmax(model: keras.Model) -> bool:
     return getattr(activation, "__name__", None) == "softmax"
 
 
-def from_file(path: str, input_shape, num_classes: int) -> keras.Model:
-    """The architecture saved at `path` with freshly initialised weights, checked to
-    map images of `input_shape` to `num_classes` logits."""
+def from_file(path: str, input_shape, num_classes: int,
+              saved_weights: bool = False) -> keras.Model:
+    """The architecture saved at `path` with freshly initialised weights (or with its
+    saved ones, to fine-tune), checked to map images of `input_shape` to
+    `num_classes` logits."""
     saved = _load(path)  # build() checked the path
+    if saved_weights:
+        return _check_fit(saved, path, input_shape, num_classes)
     try:
         model = keras.models.clone_model(saved)  # new layers, new initial weights
     except Exception as e:

@@ -328,7 +328,8 @@ GRID_KEYS = {"budgets", "seeds", "methods", "capacity_budgets", "capacity_method
 def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
     """The rows of an earlier run of this study (its results.json, e.g. committed from
     another machine), by run, where they match the run this study would train. Its
-    settings must equal this study's but for GRID_KEYS; matched-compute runs are not
+    settings must equal this study's but for GRID_KEYS (a setting tfaug added since it
+    was written reads as its default); matched-compute runs are not
     taken (their length depends on the whole grid's times)."""
     try:
         data = io.read_json(path)
@@ -337,6 +338,7 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
         raise ConfigError(f"earlier results {path}: not a study's results.json "
                           f"({type(e).__name__}: {e}).") from None
     ours = cfglib.to_dict(plan.config)
+    settings = {**cfglib.to_dict(type(plan.config)()), **settings}  # added since: default
     changed = sorted(k for k in ours if k not in GRID_KEYS and settings.get(k) != ours[k])
     if changed:
         raise ConfigError(f"earlier results {path} come from other settings "

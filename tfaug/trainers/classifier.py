@@ -43,8 +43,13 @@ class ClassifierTrainConfig(cfglib.DataSource):
     model: str = field("small_cnn", "Classifier: " + ", ".join(models.MODELS) + ", or "
                                     "a Keras model file of your own (PATH.keras, "
                                     "returning logits): its architecture, with fresh "
-                                    "weights drawn from the run's seed.")
+                                    "weights drawn from the run's seed (see "
+                                    "model_weights).")
     model_width: float = field(1.0, "Width multiplier of a built-in classifier.")
+    model_weights: str = field("fresh", "fresh: initial weights drawn from the run's "
+                                        "seed; saved: the weights in the model file, "
+                                        "to fine-tune a trained model of yours "
+                                        "(train_classifier and tune).")
     augmentation: str = field("none", "Augmentation spec: "
                                       + ", ".join(registry.NAMES) + "; each with "
                                       "optional parameters, '+'-joined and applied "
@@ -102,7 +107,10 @@ class ClassifierTrainConfig(cfglib.DataSource):
 
     def validate(self):
         self.validate_source()
-        models.check(self.model, self.model_width)
+        if self.model_weights not in ("fresh", "saved"):
+            raise ConfigError(f"model_weights must be fresh or saved, got "
+                              f"{self.model_weights!r}.")
+        models.check(self.model, self.model_width, self.model_weights == "saved")
         for name in ("epochs", "batch_size", "image_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1.")
@@ -296,7 +304,8 @@ def compile_classifier(config: ClassifierTrainConfig, latent_models: dict, info,
     aug = registry.build(config.augmentation, latent_models, info.image_shape)
     classifier = models.with_precision(
         models.build(config.model, info.image_shape, info.num_classes,
-                     width=config.model_width), config.precision)
+                     width=config.model_width,
+                     saved_weights=config.model_weights == "saved"), config.precision)
     model = AugmentedModel(classifier, aug, seed=config.seed,
                                 num_examples=num_examples)
     model.build((None, *info.image_shape))

@@ -48,6 +48,11 @@ class BudgetGrid(ClassifierTrainConfig):
             if uneven:
                 raise ConfigError(f"{name} {uneven} must be multiples of epochs "
                                   f"({self.epochs}).")
+        if self.model_weights != "fresh":
+            raise ConfigError("A grid of runs compares methods from fresh weights drawn "
+                              "per seed (its results do not record other initial "
+                              "weights): leave model_weights at fresh; fine-tune a "
+                              "model file's weights with train_classifier or tune.")
         stray = {label: list(b) for label, b in self.method_budgets.items()
                  if not b or set(b) - set(self.budgets)}
         if stray:
