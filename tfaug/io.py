@@ -1,6 +1,7 @@
 """Atomic file writes: a report or export is either complete or absent."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -138,12 +139,13 @@ def check_out_dir(out_dir: str) -> None:
                           "writable, free space, or choose another --out_dir.") from None
 
 
-def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
+def prepare_out_dir(out_dir: str, config=None, may_change=()) -> str:
     """Creates `out_dir` and checks it is a writable directory (ConfigError naming the
-    problem otherwise; check_out_dir checks without creating). With `settings` (a
-    run's config as a dict), a run already in `out_dir` must have the same values
-    except for the keys in `may_change`: a resume continues the run it resumes, never
-    another one. Returns out_dir."""
+    problem otherwise; check_out_dir checks without creating). With `config` (a run's
+    config dataclass), a run already in `out_dir` must have the same values except for
+    the keys in `may_change` (a setting tfaug added since that run began reads as its
+    default): a resume continues the run it resumes, never another one. Returns
+    out_dir."""
     check_out_dir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
@@ -152,15 +154,16 @@ def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
     except OSError as e:
         raise ConfigError(f"Cannot write to out_dir {out_dir} ({e.strerror}): make it "
                           "writable, free space, or choose another --out_dir.") from None
-    if settings is None:
+    if config is None:
         return out_dir
     path = os.path.join(out_dir, "settings.json")
     try:
         before = read_json(path)
     except ValueError:
         before = None  # written atomically, so only a hand edit breaks it: rewrite
-    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
+    settings = _as_read_back(config)
     if before is not None:
+        before = {**_as_read_back(type(config)()), **before}
         changed = sorted(k for k in set(before) | set(settings) if k not in may_change
                          and before.get(k) != settings.get(k))
         if changed:
@@ -171,6 +174,10 @@ def prepare_out_dir(out_dir: str, settings: dict = None, may_change=()) -> str:
                               "choose another --out_dir.")
     write_json(path, settings)
     return out_dir
+
+
+def _as_read_back(config) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(config)))  # tuples -> lists
 
 
 def shipped(root: str, name: str, marker: str, what: str) -> str:

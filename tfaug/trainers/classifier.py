@@ -525,7 +525,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     check_batch_fits(images_per_step(config),
                      step_activations(config, model, latent_models))
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
-    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
+    io.prepare_out_dir(out_dir, config,
                        may_change=("image_every", "data_dir", "strategy", "jit"))
     out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     classifier, aug = model.classifier, model.augmentation

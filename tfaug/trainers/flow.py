@@ -150,7 +150,7 @@ class FlowTrainer:
         glow_config = config.glow_config(train.info.image_shape)  # fails before writing
         check_batch_fits(config.batch_size,
                          {"the flow": glow_config.activations_per_image()})
-        io.prepare_out_dir(out_dir, cfglib.to_dict(config), may_change=RESUMABLE_CHANGES)
+        io.prepare_out_dir(out_dir, config, may_change=RESUMABLE_CHANGES)
         self.strategy = strategy or make_strategy(config.strategy)
         self.chief = is_chief(self.strategy)
         replicas = self.strategy.num_replicas_in_sync

@@ -116,7 +116,7 @@ def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
     out_dir/class<k>); writes report.json and, with `export_dir`, the trained model;
     returns the report. `callbacks`: extra Keras callbacks."""
     config.validate()
-    io.prepare_out_dir(out_dir, cfglib.to_dict(config),
+    io.prepare_out_dir(out_dir, config,
                        may_change=("epochs", "image_every", "data_dir"))
     started = time.time()
     train = config.load("train") if train is None else train
