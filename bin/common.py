@@ -51,6 +51,12 @@ def load_tensorflow_quietly() -> None:
 load_tensorflow_quietly()  # before the entry point imports tfaug's trainers
 
 
+def keras_verbose() -> int:
+    """Keras' progress bar on a terminal; one line per epoch into a file or a pipe
+    (the bar's redraws and colour codes would clutter a log)."""
+    return 1 if sys.stdout.isatty() else 2
+
+
 def run(main) -> None:
     """absl's app.run(main), printing tfaug errors as one clear message (exit 2)."""
 

@@ -29,7 +29,8 @@ def main(argv):
     from tfaug.trainers.classifier import train_classifier
 
     config = common.config_from_flags(ClassifierTrainConfig)
-    report = train_classifier(config, FLAGS.out_dir, log=print, evaluate_test=FLAGS.test)
+    report = train_classifier(config, FLAGS.out_dir, log=print, evaluate_test=FLAGS.test,
+                              verbose=common.keras_verbose())
     scores = [f"{name} accuracy {report[key]:.4f}" for name, key in (
         ("validation", "val_accuracy"), ("test", "test_accuracy"))
         if report[key] is not None]

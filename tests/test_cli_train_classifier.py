@@ -22,6 +22,7 @@ def test_low_data_run_from_the_command_line(tmp_path):
         "standard(pad=2)+latent_adversarial(eps=1,alpha=0.5,steps=3)"
     assert "test accuracy" in result.stdout
     assert f"TensorBoard: {tmp_path / 'out' / 'tensorboard'}" in result.stdout
+    assert "\x1b[" not in result.stdout and "val_accuracy: " in result.stdout  # a log
 
 
 def test_notest_reports_validation_only(tmp_path):
