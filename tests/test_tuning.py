@@ -219,9 +219,10 @@ def test_search_begun_before_a_new_setting_resumes(tmp_path):
     from tfaug.errors import ConfigError
     from tfaug.tuning.search import TuningConfig, check_resumable
     config = cfglib.from_dict(TuningConfig, {"augmentation": "latent_random"})
-    older = {k: v for k, v in config.search_config().items() if k != "precision"}
+    older = {k: v for k, v in config.search_config().items()
+             if k not in ("precision", "lr_milestones")}
     io.write_json(str(tmp_path / "tuning_config.json"), older)
-    check_resumable(config, str(tmp_path))  # the new setting at its default: resumes
+    check_resumable(config, str(tmp_path))  # new settings at their default: resumes
     io.write_json(str(tmp_path / "tuning_config.json"), {**older, "lr": 0.5})
     with pytest.raises(ConfigError, match="other settings \\(lr differ"):
         check_resumable(config, str(tmp_path))

@@ -163,6 +163,12 @@ def to_dict(config) -> Dict[str, Any]:
             for k, v in dataclasses.asdict(config).items()}
 
 
+def with_defaults(config, recorded: Dict[str, Any]) -> Dict[str, Any]:
+    """`recorded` (settings of `config`'s class, as a run wrote them) with each setting
+    it lacks at its default, as to_dict gives it: one tfaug added since."""
+    return {**to_dict(type(config)()), **recorded}
+
+
 DATASET_HELP = ("Dataset: fashion_mnist, mnist, cifar10, cifar100, svhn_cropped, or "
                 "your own: folder:PATH (one subfolder of images per class; without "
                 "subfolders an unlabelled pool, for a flow), npz:FILE (arrays x, y "

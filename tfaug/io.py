@@ -1,12 +1,12 @@
 """Atomic file writes: a report or export is either complete or absent."""
 
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
 import tempfile
 
+from tfaug import config as cfglib
 from tfaug.errors import CheckpointError, ConfigError
 
 
@@ -161,9 +161,9 @@ def prepare_out_dir(out_dir: str, config=None, may_change=()) -> str:
         before = read_json(path)
     except ValueError:
         before = None  # written atomically, so only a hand edit breaks it: rewrite
-    settings = _as_read_back(config)
+    settings = json.loads(json.dumps(cfglib.to_dict(config)))  # as read back
     if before is not None:
-        before = {**_as_read_back(type(config)()), **before}
+        before = cfglib.with_defaults(config, before)
         changed = sorted(k for k in set(before) | set(settings) if k not in may_change
                          and before.get(k) != settings.get(k))
         if changed:
@@ -174,10 +174,6 @@ def prepare_out_dir(out_dir: str, config=None, may_change=()) -> str:
                               "choose another --out_dir.")
     write_json(path, settings)
     return out_dir
-
-
-def _as_read_back(config) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(config)))  # tuples -> lists
 
 
 def shipped(root: str, name: str, marker: str, what: str) -> str:

@@ -338,7 +338,7 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
         raise ConfigError(f"earlier results {path}: not a study's results.json "
                           f"({type(e).__name__}: {e}).") from None
     ours = cfglib.to_dict(plan.config)
-    settings = {**cfglib.to_dict(type(plan.config)()), **settings}  # added since: default
+    settings = cfglib.with_defaults(plan.config, settings)
     changed = sorted(k for k in ours if k not in GRID_KEYS and settings.get(k) != ours[k])
     if changed:
         raise ConfigError(f"earlier results {path} come from other settings "

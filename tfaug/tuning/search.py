@@ -332,9 +332,9 @@ def make_tuner(config: TuningConfig, hypermodel, directory: str, strategy,
 def settings_changed(config: TuningConfig, recorded: dict) -> list:
     """The settings in which `config` differs from a search's recorded
     tuning_config.json (a setting added to tfaug since reads as its default)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(config)}
     current = config.search_config()
-    recorded = {k: v for k, v in {**defaults, **recorded}.items() if k in current}
+    recorded = {k: v for k, v in cfglib.with_defaults(config, recorded).items()
+                if k in current}
     return sorted(k for k in set(recorded) | set(current)
                   if recorded.get(k) != current.get(k))
 
