@@ -125,6 +125,16 @@ def test_built_in_names_stay_and_convert_too(tmp_path):
     assert train.images.shape == (60, 32, 32, 3) and train.info.name == "mnist"
 
 
+def test_idx_files_rewritten_in_place_are_read_again_not_taken_from_the_cache(
+        tmp_path):
+    directory = str(tmp_path / "idx")
+    for seed in (0, 1):  # a process (a notebook) that rewrites its data between loads
+        make_mnist_dir(directory, seed=seed)
+        expected = make_mnist_dir(tmp_path / f"fresh{seed}", seed=seed)
+        assert np.array_equal(data.load("mnist", data_dir=directory).images,
+                              data.load("mnist", data_dir=expected).images)
+
+
 # -- bad inputs of a user's own files -------------------------------------------------
 def _folder_with(tmp_path, damage):
     root = make_image_folder(tmp_path / "imgs", per_class=3)

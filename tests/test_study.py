@@ -754,6 +754,11 @@ def test_a_study_goes_on_from_its_published_record_without_training_again(tmp_pa
     key = lambda r: (r["variant"], r["method"], r["seed"])  # noqa: E731
     assert ({key(r): r["test_accuracy"] for r in again}
             == {key(r): r["test_accuracy"] for r in first})
+    assert "inputs.json" in published  # so elsewhere, other images are refused:
+    make_mnist_dir(config.data_dir, n_train=120, n_test=30, seed=1)
+    with pytest.raises(ConfigError, match="images or labels read differ"):
+        study.run_study(config, str(tmp_path / "c"), log=lambda _: None,
+                        publish_dir=str(record))
 
 
 def test_outputs_keep_the_finished_extra_runs_while_the_main_grid_runs_again(

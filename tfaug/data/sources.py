@@ -61,7 +61,8 @@ def load_every_image(name: str, **options) -> LabeledImages:
 
 
 def _read(source, arg, split, options) -> LabeledImages:
-    return _cached_read(source.__name__, arg, split, options, _fingerprint(source, arg))
+    return _cached_read(source.__name__, arg, split, options,
+                        _fingerprint(source, arg, options))
 
 
 @functools.lru_cache(maxsize=4)
@@ -70,15 +71,22 @@ def _cached_read(module, arg, split, options, fingerprint) -> LabeledImages:
     return source.read(arg, split, options)
 
 
-def _fingerprint(source, arg):
+def _fingerprint(source, arg, options):
     """What must not have changed for a cached read of local files to stand."""
     if source is folder and os.path.isdir(arg):
-        return tuple((p, s.st_mtime_ns, s.st_size) for p, s in (
-            (p, os.stat(p)) for p in folder.image_paths(arg)))
+        return _stats(folder.image_paths(arg))
+    if source is builtin and options.data_dir and os.path.isdir(options.data_dir):
+        return _stats(os.path.join(options.data_dir, name)
+                      for name in sorted(os.listdir(options.data_dir)))
     if source is arrays and os.path.isfile(arg):
         stat = os.stat(arg)
         return stat.st_mtime_ns, stat.st_size
     return None
+
+
+def _stats(paths):
+    return tuple((p, s.st_mtime_ns, s.st_size) for p, s in ((p, os.stat(p))
+                                                            for p in paths))
 
 
 def _held_out(source, arg, options):

@@ -1,20 +1,23 @@
 """A study's record: what of its out_dir is worth keeping under version control so
 that the study goes on elsewhere (another machine, a fresh checkout) without training
 anything again: the .json files of every finished run (report.json, settings,
-timings; no weights, no TensorBoard logs) and every trained flow's export (weights
-included: retraining one takes hours). It is published with the study's outputs
+timings; no weights, no TensorBoard logs), every trained flow's export (weights
+included: retraining one takes hours) and the digests of the inputs it was trained on
+(so a continuation elsewhere on other data or another flow is refused). It is published with the study's outputs
 (results, report, plots); anything else in the publish directory (a README, a
 protocol) is neither taken nor overwritten.
 """
 
 import os
 
-from tfaug import io
+from tfaug import io, provenance
 from tfaug.study.report import OUTPUTS
 
 
 def _in_record(out_dir: str, path: str) -> bool:
     """Whether `path` (relative to out_dir) is a record of a finished run or flow."""
+    if path == provenance.FILE:  # what the study was trained on
+        return True
     parts = path.split(os.sep)
     if "export" in parts[:-1]:
         return parts[0] in ("flow", "flows")

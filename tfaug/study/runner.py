@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import numpy as np
 
 from tfaug import config as cfglib
-from tfaug import flows, io
+from tfaug import data, flows, io, provenance
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
@@ -332,8 +332,8 @@ def earlier_rows(path: str, plan: "Plan") -> Dict[Run, dict]:
     was written reads as its default); matched-compute runs are not
     taken (their length depends on the whole grid's times)."""
     try:
-        data = io.read_json(path)
-        settings, rows = data["config"], list(data["rows"])
+        results = io.read_json(path)
+        settings, rows = results["config"], list(results["rows"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"earlier results {path}: not a study's results.json "
                           f"({type(e).__name__}: {e}).") from None
@@ -511,6 +511,11 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
+    provenance.check(out_dir, provenance.of(config, full, test, config.unlabelled and (
+        data.load_pool(config.unlabelled, **config.source_options()))),
+                     "Its finished runs would stand for runs on these: move out_dir "
+                     "aside or choose another --out_dir to train on them, or give the "
+                     "study the inputs it was trained on.")
     strategy = make_strategy(config.strategy)
     main = config.grid()
     mine = main[index::count]

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 import numpy as np
 
-from tfaug import data, flows, io, models
+from tfaug import data, flows, io, models, provenance
 from tfaug import config as cfglib
 from tfaug.augment import bind_classes, norms, registry
 from tfaug.errors import CheckpointError, ConfigError
@@ -527,6 +527,10 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
     io.prepare_out_dir(out_dir, config,
                        may_change=("image_every", "data_dir", "strategy", "jit"))
+    provenance.check(out_dir, provenance.of(config, splits.train, splits.val, splits.test,
+                                            splits.unlabelled),
+                     "Resume it with the inputs it began with, or train on these in "
+                     "another --out_dir.")
     out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     classifier, aug = model.classifier, model.augmentation
     # Restored before the data are built: the optimizer's step count is the position

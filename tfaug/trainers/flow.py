@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from tfaug import config as cfglib
 from tfaug import data as datalib
-from tfaug import io
+from tfaug import io, provenance
 from tfaug.errors import TfaugError, first_line
 from tfaug.flows.glow import Glow, GlowConfig, max_levels
 from tfaug.flows.preprocess import dequantize
@@ -151,6 +151,9 @@ class FlowTrainer:
         check_batch_fits(config.batch_size,
                          {"the flow": glow_config.activations_per_image()})
         io.prepare_out_dir(out_dir, config, may_change=RESUMABLE_CHANGES)
+        provenance.check(out_dir, provenance.of(config, train, test),
+                         "Resume it on the images it began with, or train on these in "
+                         "another out_dir.")
         self.strategy = strategy or make_strategy(config.strategy)
         self.chief = is_chief(self.strategy)
         replicas = self.strategy.num_replicas_in_sync

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfaug import config as cfglib
-from tfaug import data, io
+from tfaug import data, io, provenance
 from tfaug.errors import ConfigError
 from tfaug.measures import reconstruction_error
 from tfaug.models.vaegan import (VAEGAN, ClassSpecificVAEGAN, LossWeights,
@@ -121,6 +121,9 @@ def train_vaegan(config: VAEGANTrainConfig, out_dir: str, train=None, test=None,
     started = time.time()
     train = config.load("train") if train is None else train
     test = config.load("test") if test is None else test
+    provenance.check(out_dir, provenance.of(config, train, test),
+                     "Resume it on the images it began with, or train on these in "
+                     "another out_dir.")
     model_config = config.model_config(train.info.image_shape)
     test_x = data.to_unit_float(test.images)
     if config.class_specific:

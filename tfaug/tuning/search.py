@@ -29,7 +29,7 @@ from keras_tuner.src.engine import tuner_utils
 import tensorflow as tf
 
 from tfaug import config as cfglib
-from tfaug import io
+from tfaug import io, provenance
 from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier,
                                        fit_datasets, load_latent_models, load_splits,
@@ -456,6 +456,13 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     # the training split, loaded once: the first seed's splits and any other seed's
     full = config.load("train") if splits is None or config.trial_seeds > 1 else None
     splits = splits or load_splits(config, full)
+    if role != "worker":
+        provenance.check(out_dir, provenance.of(
+            config, *((full,) if full is not None else (splits.train, splits.val)),
+            splits.test, config.unlabelled and splits.unlabelled),
+                         "Its finished trials would stand for trials on these: resume "
+                         "it with the inputs it began with, or search in another "
+                         "--out_dir.")
     steps = steps_per_epoch(config, len(splits.train))
     hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
                                   steps * config.epochs, len(splits.train),
