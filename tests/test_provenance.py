@@ -150,3 +150,30 @@ def test_a_search_does_not_resume_on_other_images(tmp_path):
     with pytest.raises(ConfigError, match="images or labels read differ.*another "
                                           "--out_dir"):
         tuning.tune(config, out, log=lambda _: None, verbose=0)
+
+
+def test_tuned_searches_are_reused_on_their_inputs_only(tmp_path, monkeypatch):
+    from tfaug.tuning import MethodsTuningConfig, methods, tune_methods
+    common = dict(dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data",
+                                                           n_train=60, n_test=20),
+                  flow=save_tiny_flow(tmp_path / "flow"), val_per_class=2,
+                  model_width=0.25, epochs=1, batch_size=8, jit=False, budgets=(2,),
+                  steps_by_budget=(1,), max_trials=1, tuner="random",
+                  methods=("latent_random",))
+    docs = str(tmp_path / "docs")
+    tune_methods(cfglib.from_dict(MethodsTuningConfig, common), str(tmp_path / "a"),
+                 log=lambda _: None, publish_dir=docs)
+    glow = flows.load(common["flow"])  # trained on and exported again
+    glow.variables[0].assign(glow.variables[0] * 2)
+    flows.save(glow, common["flow"])
+    with pytest.raises(ConfigError, match="lpc2/latent_random was trained on other "
+                                          "inputs: the files of the flow directory"):
+        tune_methods(cfglib.from_dict(MethodsTuningConfig, common),
+                     str(tmp_path / "a"), log=lambda _: None)
+    ran = []
+    tune = methods.tune
+    monkeypatch.setattr(methods, "tune", lambda config, *a, **k: ran.append(
+        config.augmentation) or tune(config, *a, **k))
+    tune_methods(cfglib.from_dict(MethodsTuningConfig, {**common, "reuse": (docs,)}),
+                 str(tmp_path / "b"), log=lambda _: None)
+    assert ran == ["latent_random"]  # `none` never read the flow: taken over

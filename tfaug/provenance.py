@@ -6,42 +6,60 @@ never saw."""
 
 import hashlib
 import os
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from tfaug import io
+from tfaug import data, io
+from tfaug.augment import registry
 from tfaug.errors import ConfigError
 
 FILE = "inputs.json"
 
 
-def of(config, *datasets) -> Dict[str, str]:
-    """Digests of the `datasets` (LabeledImages, as read) and of the flow, VAE-GAN and
-    model files `config` names (the shipped ones change only with tfaug)."""
+def of(config, *datasets, augmentation: Optional[str] = None) -> Dict[str, str]:
+    """Digests of the `datasets` (LabeledImages, as read; None ones left out) and of
+    the files `config` names: its model file, and its flow and VAE-GAN directories
+    where `augmentation` needs them (both when None; the shipped ones change only
+    with tfaug)."""
     digests = {"data": _arrays_digest(d for ds in datasets if ds is not None
                                       for d in (ds.images, ds.labels))}
-    for key in ("flow", "vaegan", "model"):
+    kinds = ("flow", "vaegan") if augmentation is None else sorted(
+        registry.latent_models_needed(augmentation))
+    for key in ("model", *kinds):
         path = getattr(config, key, None)
         if path and os.path.exists(path):
             digests[key] = _files_digest(path)
     return digests
 
 
+def of_config(config, augmentation: Optional[str] = None) -> Dict[str, str]:
+    """`of` the data `config` reads: its training and test splits, and its unlabelled
+    source if it names one."""
+    pool = config.unlabelled and data.load_pool(config.unlabelled,
+                                                **config.source_options())
+    return of(config, config.load("train"), config.load("test"), pool,
+              augmentation=augmentation)
+
+
+def changed(directory: str, digests: Dict[str, str]) -> List[str]:
+    """What differs between `digests` and the record in `directory` (nothing when it
+    has none, e.g. one written before tfaug kept them), described."""
+    before = io.read_json(os.path.join(directory, FILE))
+    if before is None:
+        return []
+    return [_WHAT.get(k, f"{k} differs") for k in sorted(set(before) | set(digests))
+            if before.get(k) != digests.get(k)]
+
+
 def check(directory: str, digests: Dict[str, str], fix: str) -> None:
     """Records `digests` in directory/inputs.json; a ConfigError naming what changed
-    if it holds others (`fix` says what to do). A record written before tfaug kept one
-    is taken as it is now."""
-    path = os.path.join(directory, FILE)
-    before: Optional[dict] = io.read_json(path)
-    if before is not None:
-        changed = sorted(k for k in set(before) | set(digests)
-                         if before.get(k) != digests.get(k))
-        if changed:
-            what = "; ".join(_WHAT.get(k, f"{k} differs") for k in changed)
-            raise ConfigError(f"{directory} was trained on other inputs: {what} since. "
-                              f"{fix}")
-    io.write_json(path, digests)
+    if it holds others (`fix` says what to do)."""
+    differ = changed(directory, digests)
+    if differ:
+        raise ConfigError(f"{directory} was trained on other inputs: "
+                          f"{'; '.join(differ)} since. {fix}")
+    io.write_json(os.path.join(directory, FILE), digests)
 
 
 _WHAT = {"data": "the images or labels read differ",

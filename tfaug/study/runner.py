@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import numpy as np
 
 from tfaug import config as cfglib
-from tfaug import data, flows, io, provenance
+from tfaug import flows, io, provenance
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.errors import ConfigError
@@ -511,8 +511,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
-    provenance.check(out_dir, provenance.of(config, full, test, config.unlabelled and (
-        data.load_pool(config.unlabelled, **config.source_options()))),
+    provenance.check(out_dir, provenance.of_config(config),
                      "Its finished runs would stand for runs on these: move out_dir "
                      "aside or choose another --out_dir to train on them, or give the "
                      "study the inputs it was trained on.")

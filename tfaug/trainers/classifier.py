@@ -527,8 +527,9 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
     io.prepare_out_dir(out_dir, config,
                        may_change=("image_every", "data_dir", "strategy", "jit"))
-    provenance.check(out_dir, provenance.of(config, splits.train, splits.val, splits.test,
-                                            splits.unlabelled),
+    provenance.check(out_dir, provenance.of(
+        config, splits.train, splits.val, splits.test, splits.unlabelled,
+        augmentation=config.augmentation),
                      "Resume it with the inputs it began with, or train on these in "
                      "another --out_dir.")
     out_dir = worker_dir(out_dir, strategy, from_chief="backup")

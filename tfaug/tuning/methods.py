@@ -22,13 +22,14 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from tfaug import config as cfglib
-from tfaug import io
+from tfaug import io, provenance
 from tfaug.augment import registry
 from tfaug.augment.spec import Part, format_spec, named
 from tfaug.errors import ConfigError
 from tfaug.trainers.grid import BudgetGrid
 from tfaug.tuning.curves import write_curves
-from tfaug.tuning.search import TUNERS, TuningConfig, settings_changed, tune
+from tfaug.tuning.search import (OTHER_INPUTS, TUNERS, TuningConfig, inputs,
+                                 settings_changed, tune)
 
 field = cfglib.field
 # Settings a study must share with the tuning whose values it uses.
@@ -164,8 +165,11 @@ def tune_methods(config: MethodsTuningConfig, out_dir: str, log: Callable = prin
             f"{search.tuner} trials of {steps} steps, {config.trial_seeds} "
             f"seed(s) each)")
         directory = search_dir(out_dir, budget, label)
+        digests = inputs(search)
+        if os.path.isdir(directory):  # begun or finished here: on these inputs only
+            provenance.check(directory, digests, OTHER_INPUTS)
         summary = finished_search(search, directory) or take_over(
-            search, budget, label, config.reuse, directory, log) or tune(
+            search, budget, label, config.reuse, directory, digests, log) or tune(
             search, directory, log=log, verbose=verbose, after_trial=(
                 lambda: publish(out_dir, publish_dir)) if publish_dir else None)
         best = summary["best"]
@@ -211,26 +215,30 @@ def publish(out_dir: str, publish_dir: str) -> None:
         and path.endswith((".json", ".md", ".png"))))
 
 
-def finished_search(search: TuningConfig, directory: str) -> Optional[dict]:
+def finished_search(search: TuningConfig, directory: str,
+                    digests: Optional[dict] = None) -> Optional[dict]:
     """The summary of `search` if it has finished in `directory` with the same
-    settings and number of trials, else None."""
+    settings and number of trials (and, with `digests`, not on other inputs: see
+    tfaug.provenance), else None."""
     recorded = io.read_json(os.path.join(directory, "tuning_config.json"))
     summary = io.read_json(os.path.join(directory, "summary.json"))
     if (recorded is None or summary is None or settings_changed(search, recorded)
-            or summary["config"]["max_trials"] != search.max_trials):
+            or summary["config"]["max_trials"] != search.max_trials
+            or (digests is not None and provenance.changed(directory, digests))):
         return None
     return summary
 
 
 def take_over(search: TuningConfig, budget: int, label: str, earlier: Tuple[str, ...],
-              directory: str, log: Callable) -> Optional[dict]:
-    """The summary of `search` finished in one of the `earlier` tunings' records,
-    its records copied into `directory`; or None (the search is to be run)."""
+              directory: str, digests: dict, log: Callable) -> Optional[dict]:
+    """The summary of `search` finished in one of the `earlier` tunings' records on
+    the inputs of `digests`, its records copied into `directory`; or None (the search
+    is to be run)."""
     if io.read_json(os.path.join(directory, "tuning_config.json")) is not None:
         return None  # begun here: resumed here
     for tuning in earlier:
         source = search_dir(cfglib.from_root(tuning), budget, label)
-        summary = finished_search(search, source)
+        summary = finished_search(search, source, digests)
         if summary is not None:
             publish(source, directory)
             log(f"  {label}: the same search finished in {source}; taken over")

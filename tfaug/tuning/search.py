@@ -33,7 +33,7 @@ from tfaug import io, provenance
 from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import (ClassifierTrainConfig, compile_classifier,
                                        fit_datasets, load_latent_models, load_splits,
-                                       steps_per_epoch, train_classifier)
+                                       Splits, steps_per_epoch, train_classifier)
 from tfaug.trainers.backup import AtomicBackupAndRestore
 from tfaug.trainers.distribution import make_strategy
 from tfaug.tuning.space import declare, effective_space
@@ -453,16 +453,11 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         latent_models = load_latent_models(config)
+    if role != "worker":
+        provenance.check(out_dir, inputs(config, splits), OTHER_INPUTS)
     # the training split, loaded once: the first seed's splits and any other seed's
     full = config.load("train") if splits is None or config.trial_seeds > 1 else None
     splits = splits or load_splits(config, full)
-    if role != "worker":
-        provenance.check(out_dir, provenance.of(
-            config, *((full,) if full is not None else (splits.train, splits.val)),
-            splits.test, config.unlabelled and splits.unlabelled),
-                         "Its finished trials would stand for trials on these: resume "
-                         "it with the inputs it began with, or search in another "
-                         "--out_dir.")
     steps = steps_per_epoch(config, len(splits.train))
     hypermodel = MethodHyperModel(config, latent_models, splits.train.info,
                                   steps * config.epochs, len(splits.train),
@@ -526,6 +521,19 @@ def tune(config: TuningConfig, out_dir: str, log: Callable = print, verbose: int
     io.write_json(os.path.join(out_dir, "summary.json"), summary)
     io.write_atomic(os.path.join(out_dir, "summary.md"), markdown(summary).encode())
     return summary
+
+
+OTHER_INPUTS = ("Its finished trials would stand for trials on these: resume it with "
+                "the inputs it began with, or search in another --out_dir.")
+
+
+def inputs(config: TuningConfig, splits: Optional[Splits] = None) -> dict:
+    """The digests of what a search reads (tfaug.provenance): its config's data, or
+    the `splits` it was given."""
+    if splits is None:
+        return provenance.of_config(config, config.augmentation)
+    return provenance.of(config, splits.train, splits.val, splits.test,
+                         splits.unlabelled, augmentation=config.augmentation)
 
 
 def markdown(summary: dict) -> str:
