@@ -613,6 +613,12 @@ def test_a_study_goes_on_elsewhere_from_its_committed_results(tmp_path):
                         earlier=committed)
     with pytest.raises(ConfigError, match="not a study's results.json"):
         study.run_study(config, str(tmp_path / "d"), earlier=str(tmp_path / "none.json"))
+    assert set(data["inputs"]) == {"data", "flow"}  # what it was trained on, by digest
+    with open(committed, "w") as f:  # e.g. committed from a machine with other images
+        json.dump({**data, "inputs": {**data["inputs"], "data": "0" * 16}}, f)
+    with pytest.raises(ConfigError, match="were trained on other inputs \\(the images "
+                                          "or labels read differ\\), so they cannot"):
+        study.run_study(config, str(tmp_path / "f"), earlier=committed)
     del data["rows"][0]["seed"]
     with open(committed, "w") as f:
         json.dump(data, f)

@@ -43,9 +43,13 @@ def of_config(config, augmentation: Optional[str] = None) -> Dict[str, str]:
 
 
 def changed(directory: str, digests: Dict[str, str]) -> List[str]:
-    """What differs between `digests` and the record in `directory` (nothing when it
-    has none, e.g. one written before tfaug kept them), described."""
-    before = io.read_json(os.path.join(directory, FILE))
+    """What differs between `digests` and the record in `directory`, described."""
+    return differences(io.read_json(os.path.join(directory, FILE)), digests)
+
+
+def differences(before: Optional[dict], digests: Dict[str, str]) -> List[str]:
+    """What differs between two records, described; nothing when `before` is None
+    (written before tfaug kept one)."""
     if before is None:
         return []
     return [_WHAT.get(k, f"{k} differs") for k in sorted(set(before) | set(digests))

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from tfaug import config as cfglib
-from tfaug import io, plots
+from tfaug import io, plots, provenance
 from tfaug.augment import registry
 from tfaug.augment.spec import named
 from tfaug.data.catalog import DATASETS
@@ -52,8 +52,10 @@ def write_outputs(out_dir: str, rows: List[dict], config) -> None:  # config: St
     writer.writerows(rows)
     csv_path = os.path.join(out_dir, "results.csv")
     io.write_atomic(csv_path, buffer.getvalue().encode())
-    io.write_json(os.path.join(out_dir, "results.json"),
-                  {"config": cfglib.to_dict(config), "rows": rows})
+    inputs = io.read_json(os.path.join(out_dir, provenance.FILE))
+    io.write_json(os.path.join(out_dir, "results.json"), {
+        "config": cfglib.to_dict(config), "rows": rows,
+        **({"inputs": inputs} if inputs else {})})
     rows = read_rows(csv_path)
     flow_reports = _flow_reports(out_dir, config)
     io.write_atomic(os.path.join(out_dir, "report.md"),

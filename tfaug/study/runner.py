@@ -511,10 +511,18 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
                           "run one process without --shard until the flow is trained.")
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
-    provenance.check(out_dir, provenance.of_config(config),
+    inputs = provenance.of_config(config)
+    provenance.check(out_dir, inputs,
                      "Its finished runs would stand for runs on these: move out_dir "
                      "aside or choose another --out_dir to train on them, or give the "
                      "study the inputs it was trained on.")
+    if earlier:
+        differ = provenance.differences(io.read_json(earlier).get("inputs"), inputs)
+        if differ:
+            raise ConfigError(f"earlier results {earlier} were trained on other inputs "
+                              f"({'; '.join(differ)}), so they cannot stand for this "
+                              "study's runs: run without --earlier, or on the inputs "
+                              "they were trained on.")
     strategy = make_strategy(config.strategy)
     main = config.grid()
     mine = main[index::count]
