@@ -36,6 +36,8 @@ def test_digests_change_with_one_pixel_one_label_or_one_flow_file(tmp_path):
     assert provenance.of(config, pixel, test)["data"] != digests["data"]
     assert provenance.of(config, label, test)["data"] != digests["data"]
     assert provenance.of(config, test, train)["data"] != digests["data"]  # order
+    empty = toy_split(0, split="val")  # e.g. a run without a validation split
+    assert provenance.of(config, train, test, empty)["data"] != digests["data"]
     glow = flows.load(flow_dir)
     glow.variables[0].assign_add(np.ones(glow.variables[0].shape, np.float32))
     flows.save(glow, flow_dir)

@@ -149,7 +149,8 @@ def test_class_specific_training_from_data_to_export(tmp_path):
     model = vaegan.load(str(tmp_path / "export"))
     assert isinstance(model, vaegan.ClassSpecificVAEGAN) and model.num_classes == 10
     assert sorted(os.listdir(tmp_path / "run")) == sorted(
-        [f"class{k}" for k in range(10)] + ["report.json", "settings.json"])
+        [f"class{k}" for k in range(10)] + ["inputs.json", "report.json",
+                                            "settings.json"])
 
 
 class _CountBatches(keras.callbacks.Callback):
