@@ -3,9 +3,9 @@ that the study goes on elsewhere (another machine, a fresh checkout) without tra
 anything again: the .json files of every finished run (report.json, settings,
 timings; no weights, no TensorBoard logs), every trained flow's export (weights
 included: retraining one takes hours) and the digests of the inputs it was trained on
-(so a continuation elsewhere on other data or another flow is refused). It is published with the study's outputs
-(results, report, plots); anything else in the publish directory (a README, a
-protocol) is neither taken nor overwritten.
+(so a continuation elsewhere on other data or another flow is refused). It is
+published with the study's outputs (results, report, plots); anything else in the
+publish directory (a README, a protocol) is neither taken nor overwritten.
 """
 
 import os
