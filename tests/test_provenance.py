@@ -100,6 +100,9 @@ def test_a_classifier_run_resumes_on_its_inputs_only(tmp_path):
     shutil.copytree(original, flow_dir)
     report = _run(tmp_path, flow_dir, train)  # its own inputs again:
     assert report["optimizer_steps"] == 4 and report["epochs_this_run"] == 1  # resumed
+    assert report["inputs"] == provenance.of(
+        cfglib.from_dict(ClassifierTrainConfig, {"flow": flow_dir}), train,
+        toy_split(16, seed=1, split="val"), toy_split(16, seed=2, split="test"))
 
 
 def test_a_flow_run_resumes_on_its_images_only(tmp_path):

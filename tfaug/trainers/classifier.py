@@ -527,11 +527,10 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
     io.prepare_out_dir(out_dir, config,
                        may_change=("image_every", "data_dir", "strategy", "jit"))
-    provenance.check(out_dir, provenance.of(
-        config, splits.train, splits.val, splits.test, splits.unlabelled,
-        augmentation=config.augmentation),
-                     "Resume it with the inputs it began with, or train on these in "
-                     "another --out_dir.")
+    inputs = provenance.of(config, splits.train, splits.val, splits.test,
+                           splits.unlabelled, augmentation=config.augmentation)
+    provenance.check(out_dir, inputs, "Resume it with the inputs it began with, or "
+                     "train on these in another --out_dir.")
     out_dir = worker_dir(out_dir, strategy, from_chief="backup")
     classifier, aug = model.classifier, model.augmentation
     # Restored before the data are built: the optimizer's step count is the position
@@ -585,6 +584,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
                      else {})},
         "data": {"train": splits.train.info.describe(),
                  "test": splits.test.info.describe()},
+        "inputs": inputs,
         "val_accuracy": val_metrics.get("accuracy"),
         "val_loss": val_metrics.get("loss"), "diverged": diverged,
         "test_accuracy": test_metrics.get("accuracy"),
