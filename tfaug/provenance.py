@@ -42,6 +42,13 @@ def of_config(config, augmentation: Optional[str] = None) -> Dict[str, str]:
               augmentation=augmentation)
 
 
+def of_splits(config, splits) -> Dict[str, str]:
+    """`of` a run's splits (train, val, test and its unlabelled pool, if any) and the
+    files its augmentation uses."""
+    return of(config, splits.train, splits.val, splits.test, splits.unlabelled,
+              augmentation=config.augmentation)
+
+
 def changed(directory: str, digests: Dict[str, str]) -> List[str]:
     """What differs between `digests` and the record in `directory`, described."""
     return differences(io.read_json(os.path.join(directory, FILE)), digests)

@@ -527,8 +527,7 @@ def train_classifier(config: ClassifierTrainConfig, out_dir: str, splits: Splits
     # Recorded once the inputs are known good: a failed start leaves nothing behind.
     io.prepare_out_dir(out_dir, config,
                        may_change=("image_every", "data_dir", "strategy", "jit"))
-    inputs = provenance.of(config, splits.train, splits.val, splits.test,
-                           splits.unlabelled, augmentation=config.augmentation)
+    inputs = provenance.of_splits(config, splits)
     provenance.check(out_dir, inputs, "Resume it with the inputs it began with, or "
                      "train on these in another --out_dir.")
     out_dir = worker_dir(out_dir, strategy, from_chief="backup")

@@ -532,8 +532,7 @@ def inputs(config: TuningConfig, splits: Optional[Splits] = None) -> dict:
     the `splits` it was given."""
     if splits is None:
         return provenance.of_config(config, config.augmentation)
-    return provenance.of(config, splits.train, splits.val, splits.test,
-                         splits.unlabelled, augmentation=config.augmentation)
+    return provenance.of_splits(config, splits)
 
 
 def markdown(summary: dict) -> str:
