@@ -198,6 +198,18 @@ def test_a_spec_without_its_flow_and_a_non_model_are_clear_errors(flow):
         model.fit(np.zeros((4, 4, 4, 1), np.float32), np.zeros(4), verbose=0)
 
 
+@pytest.mark.parametrize("last", [
+    lambda: keras.layers.Dense(3, activation="softmax"), keras.layers.Softmax,
+    lambda: keras.layers.Activation("softmax"),
+    lambda: keras.Sequential([keras.layers.Dense(3), keras.layers.Softmax()])])
+def test_a_model_ending_in_a_softmax_is_refused(flow, last):
+    probabilities = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(),
+                                      keras.layers.Dense(3), last()])
+    with pytest.raises(ConfigError, match="ends in a softmax: drop that activation"):
+        tfaug.AugmentedModel(probabilities, "latent_adversarial(eps=1)", flow=flow)
+    tfaug.AugmentedModel(_model(), "latent_adversarial(eps=1)", flow=flow)  # logits
+
+
 def test_copies_train_on_the_grown_batch_with_one_hot_labels_only(flow):
     x, y = _data(8)
     one_hot = np.eye(3, dtype=np.float32)[y]

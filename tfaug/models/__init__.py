@@ -2,7 +2,7 @@
 LeNet-5 (the paper's MNIST classifier), or a Keras model file of the user's own."""
 
 from tfaug.errors import ConfigError
-from tfaug.models.common import PRECISIONS, with_precision
+from tfaug.models.common import PRECISIONS, ends_in_softmax, with_precision
 from tfaug.models.keras_file import check_file, from_file, is_model_file, load_trained
 from tfaug.models.lenet import lenet
 from tfaug.models.resnet import resnet18

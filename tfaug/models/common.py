@@ -7,6 +7,18 @@ from keras import layers
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
+def ends_in_softmax(model: keras.Model) -> bool:
+    """Whether `model`'s last layer (inside nested models too) is a softmax, so it
+    returns probabilities where tfaug needs logits."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    if isinstance(last, keras.Model):
+        return ends_in_softmax(last)
+    if isinstance(last, keras.layers.Softmax):
+        return True
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", None) == "softmax"
+
+
 def standardize(inputs, mean=None, std=None):
     """(x - mean) / std per channel; defaults 0.5 / 0.25 for images in [0, 1]."""
     c = inputs.shape[-1]

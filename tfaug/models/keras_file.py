@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from tfaug.errors import CheckpointError, ConfigError, first_line
+from tfaug.models.common import ends_in_softmax
 
 SUFFIX = ".keras"
 
@@ -45,14 +46,6 @@ def _load(path: str) -> keras.Model:
             "take models of Keras' own layers (saved with model.save); a model with "
             "custom layers or Lambda code trains in Python with "
             "tfaug.AugmentedModel.") from None
-
-
-def _ends_in_softmax(model: keras.Model) -> bool:
-    last = model.layers[-1] if model.layers else None
-    if isinstance(last, keras.layers.Softmax):
-        return True
-    activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", None) == "softmax"
 
 
 def from_file(path: str, input_shape, num_classes: int,
@@ -100,7 +93,7 @@ def _check_fit(model, path: str, input_shape, num_classes: int) -> keras.Model:
                           f"{tuple(logits.shape)[1:]} per image; the data has "
                           f"{num_classes} classes: end it in "
                           f"keras.layers.Dense({num_classes}).")
-    if _ends_in_softmax(model):
+    if ends_in_softmax(model):
         raise ConfigError(f"The Keras model {path} ends in a softmax; tfaug trains on "
                           "logits (the attack and the loss take them): drop the "
                           "softmax activation of its last layer.")

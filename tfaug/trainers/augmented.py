@@ -33,6 +33,7 @@ from tfaug import checks
 from tfaug.config import use_xla
 from tfaug.augment import Augmentation, Examples, FreeGradients, registry
 from tfaug.errors import ConfigError, DataError
+from tfaug.models import ends_in_softmax
 
 _IMAGES_RANGE, _IMAGES_FINITE = checks.IMAGES_RANGE, checks.IMAGES_FINITE
 
@@ -62,6 +63,12 @@ class AugmentedModel(keras.Model):
         if not isinstance(model, keras.Model):
             raise ConfigError(f"AugmentedModel wraps a keras.Model that returns logits, "
                               f"got {type(model).__name__}.")
+        if ends_in_softmax(model):
+            raise ConfigError("AugmentedModel trains on logits (the attacks and FixMatch's "
+                              "pseudo-labels read them), but the model ends in a softmax: "
+                              "drop that activation, compile with a from_logits=True "
+                              "loss, and add keras.layers.Softmax() after training "
+                              "for probabilities.")
         self.classifier = model
         object.__setattr__(self, "augmentation", augmentation)  # untracked
         for latent in augmentation.latent_models():
