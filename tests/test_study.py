@@ -318,7 +318,7 @@ def test_cost_table_measures_cpu_seconds_when_every_run_recorded_them(tmp_path):
 
 
 def test_cost_ratios_come_from_one_sitting_when_the_runs_span_machines(tmp_path):
-    from tfaug.study import one_sitting
+    from tfaug.study import one_sitting, report as study_report
 
     config = _config(tmp_path, methods=("none", "latent_random"), budgets=(10,),
                      seeds=(3,))
@@ -333,6 +333,12 @@ def test_cost_ratios_come_from_one_sitting_when_the_runs_span_machines(tmp_path)
     assert "| none | 20 |" in report and "| latent_random | 60 (3.00x) |" in report
     assert "| latent_random | 7 |" in report  # per run, without a ratio across machines
     assert "| latent_random | 7 (" not in report
+    timed_config = dataclasses.replace(config, cost_timing=timing)
+    points = study_report.cost_points(rows, timed_config, 10)  # what cost.png plots
+    seconds = {m: p[:2] for m, p in points.items()}
+    assert seconds == {"none": (20.0, 0.0), "latent_random": (60.0, 0.0)}
+    per_run = study_report.cost_points(rows, config, 10)["latent_random"]  # no sitting
+    assert per_run[:2] == pytest.approx((20 / 3, np.std([8, 4, 8], ddof=1)))
     for entry, message in [({"augmentation": "latent_random(eps=3)"}, "timed as"),
                            ({"optimizer_steps": 80}, "for 80 steps"),
                            ({"step_seconds": "fast"}, "not a timing"),

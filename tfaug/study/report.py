@@ -487,7 +487,7 @@ def _cost_section(rows, methods, budgets, head, rule, config):
                                     rule)
         lines += ["", _COST_MEASURES[key] + " These runs trained on more than one "
                   "machine, so they are not set against each other; the ratios are "
-                  "the table's above. Plot: cost.png.", "", head, rule]
+                  "the table's above.", "", head, rule]
     else:
         lines += [_COST_MEASURES[key] + " In brackets the ratio to `none`'s at the "
                   "same budget, paired by seed (the geometric mean of the per-seed "
@@ -528,7 +528,8 @@ def _one_sitting_table(path, rows, methods, budgets, head, rule):
              "its values, its model and labelled set, the pool's latents cached where "
              "the trainer caches them), times its optimizer steps; in brackets the "
              "ratio to `none`'s at the same budget. Left out: per-epoch validation and "
-             "encoding cached latents, which the seconds per run below include.", "",
+             "encoding cached latents, which the seconds per run below include. Plot: "
+             "cost.png.", "",
              head, rule]
     for m in methods:
         cells = []
@@ -625,34 +626,53 @@ def plot_accuracy(rows, config) -> bytes:
     return plots.png(fig, plt)
 
 
+def cost_points(rows, config, budget) -> Dict[str, Tuple[float, float, float, float]]:
+    """{label: (seconds per run, their sd, test accuracy %, its sd)} of each method at
+    `budget` (and of `none` at matched compute): the seconds of one sitting
+    (config.cost_timing, no sd) where the study has them, else each run's cost_key."""
+    key = cost_key(rows)
+    timed = (one_sitting.read_timing(config.cost_timing, rows)[1]
+             if config.cost_timing else None)
+    methods, _ = _methods_and_budgets(rows, config)
+    points = {}
+    for m in methods + ["none (matched compute)"]:
+        variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
+        mine = [r for r in rows if r["variant"] == variant and r["method"] == name
+                and r["labels_per_class"] == budget]
+        if not mine:
+            continue
+        accuracy = [100 * r["test_accuracy"] for r in mine]
+        if timed is None:
+            seconds = mean_and_sd([r.get(key, math.nan) for r in mine])
+        elif variant == MAIN and (budget, name) in timed:
+            seconds = (timed[budget, name], 0.0)
+        else:
+            continue
+        points[m] = (*seconds, *mean_and_sd(accuracy))
+    return points
+
+
 def plot_cost(rows, config) -> bytes:
-    """PNG bytes: test accuracy against cost (cost_key), one panel per budget; for
+    """PNG bytes: test accuracy against cost (cost_points), one panel per budget; for
     latent methods a hollow marker adds their share of the flow's training time."""
     plt = plots.pyplot()
-    methods, budgets = _methods_and_budgets(rows, config)
+    _, budgets = _methods_and_budgets(rows, config)
     key = cost_key(rows)
-    flow = _flow_share(rows, config, key)
+    flow = None if config.cost_timing else _flow_share(rows, config, key)
+    xlabel = ("training seconds per run (one sitting)" if config.cost_timing else
+              "CPU seconds per run" if key == "cpu_seconds" else
+              "training seconds per run (2 CPU cores)")
     fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
                              squeeze=False)
     for ax, b in zip(axes[0], budgets):
-        for m in methods + ["none (matched compute)"]:
-            variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
-            pts = [(r.get(key, math.nan), r["test_accuracy"]) for r in rows
-                   if r["variant"] == variant and r["method"] == name
-                   and r["labels_per_class"] == b]
-            if pts:
-                t, a = zip(*pts)
-                bar = ax.errorbar(np.mean(t), 100 * np.mean(a), xerr=np.std(t),
-                                  yerr=100 * np.std(a), marker="o", capsize=2, label=m)
-                if flow and variant == MAIN and name in flow["methods"]:
-                    shifted = np.mean(t) + flow["per_run"]
-                    ax.plot([np.mean(t), shifted], [100 * np.mean(a)] * 2, ":",
-                            color=bar[0].get_color())
-                    ax.plot(shifted, 100 * np.mean(a), "o", mfc="none",
-                            color=bar[0].get_color())
-        _budget_panel(ax, b, "CPU seconds per run" if key == "cpu_seconds" else
-                      "training seconds per run (2 CPU cores)",
-                      "test accuracy (%)")
+        for m, (t, t_sd, a, a_sd) in cost_points(rows, config, b).items():
+            bar = ax.errorbar(t, a, xerr=t_sd, yerr=a_sd, marker="o", capsize=2,
+                              label=m)
+            if flow and m in flow["methods"]:
+                shifted = t + flow["per_run"]
+                ax.plot([t, shifted], [a] * 2, ":", color=bar[0].get_color())
+                ax.plot(shifted, a, "o", mfc="none", color=bar[0].get_color())
+        _budget_panel(ax, b, xlabel, "test accuracy (%)")
     axes[0][-1].legend(fontsize=6)
     return plots.png(fig, plt)
 
