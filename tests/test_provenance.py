@@ -1,7 +1,9 @@
 """A run resumed or reused after its data, flow or model file changed under the same
 path is refused, naming what changed; the same inputs resume as before."""
 
+import json
 import os
+import re
 import shutil
 
 import keras
@@ -11,7 +13,7 @@ import pytest
 from conftest import make_mnist_dir, save_tiny_flow
 from flow_helpers import toy_flow, toy_split
 from tfaug import config as cfglib
-from tfaug import flows, provenance, study
+from tfaug import flows, io, provenance, study
 from tfaug.errors import ConfigError
 from tfaug.trainers.classifier import ClassifierTrainConfig, Splits, train_classifier
 from tfaug.trainers.flow import FlowTrainConfig, FlowTrainer
@@ -120,24 +122,56 @@ def test_a_flow_run_resumes_on_its_images_only(tmp_path):
         FlowTrainer(config, out_dir, more, test, progress=False)
 
 
-def test_a_study_does_not_reuse_runs_of_another_flow(tmp_path):
+def test_a_study_does_not_reuse_runs_of_another_flow_but_keeps_the_others(tmp_path):
     config = cfglib.from_dict(study.StudyConfig, dict(
         dataset="mnist", data_dir=make_mnist_dir(tmp_path / "data", n_train=60,
                                                  n_test=20),
         flow=save_tiny_flow(tmp_path / "flow"), budgets=(2,),
-        methods=("latent_random(eps=0.5)",), seeds=(1,), val_per_class=2,
+        methods=("none", "latent_random(eps=0.5)"), seeds=(1,), val_per_class=2,
         model_width=0.25, epochs=1, steps_per_epoch=1, batch_size=8, jit=False))
     out = str(tmp_path / "study")
     study.run_study(config, out, log=lambda _: None)
     messages = []
     study.run_study(config, out, log=messages.append)
-    assert any("done before, skipped" in m for m in messages)
+    assert sum("done before, skipped" in m for m in messages) == 2
+    assert set(io.read_json(os.path.join(out, provenance.FILE))) == {"data", "flow"}
     glow = flows.load(config.flow)  # another flow under the same path
     glow.variables[0].assign(glow.variables[0] * 2)
     flows.save(glow, config.flow)
-    with pytest.raises(ConfigError, match="flow directory.*move out_dir aside"):
+    latent = os.path.join("runs", "lpc2", "latent_random", "seed0")
+    with pytest.raises(ConfigError, match=f"flow directory.*1 of its runs read them "
+                                          f"\\({re.escape(latent)}\\).*Move those"):
         study.run_study(config, out, log=lambda _: None)
-    assert os.path.exists(os.path.join(out, provenance.FILE))
+    os.rename(os.path.join(out, latent), str(tmp_path / "aside"))
+    messages = []
+    rows = study.run_study(config, out, log=messages.append)
+    assert any("none of its runs read them" in m for m in messages)
+    skipped = [m for m in messages if "done before, skipped" in m]
+    assert len(skipped) == 1 and " none " in skipped[0]  # trained on no flow: stays
+    assert {r["method"] for r in rows} == {"none", "latent_random"}
+    assert io.read_json(os.path.join(out, provenance.FILE))["flow"] == provenance.of(
+        config, augmentation="latent_random")["flow"]  # the new flow, recorded
+    shutil.rmtree(config.data_dir)
+    make_mnist_dir(tmp_path / "data", n_train=60, n_test=20, seed=1)  # other images
+    with pytest.raises(ConfigError, match="images or labels read differ.*move out_dir "
+                                          "aside"):
+        study.run_study(config, out, log=lambda _: None)
+
+
+def test_the_runs_that_read_a_studys_flow_are_the_ones_named(tmp_path):
+    from tfaug.study.runner import runs_reading
+    for method, spec in [("latent_random", "latent_random(eps=1)"), ("none", "none"),
+                         ("latent_random@labelled_flow", "latent_random"),  # its own
+                         ("sla@capacity", "standard+latent_adversarial"),
+                         ("vae", "vaegan_random"), ("unreadable", None)]:
+        directory = tmp_path / "runs" / "lpc2" / method / "seed0"
+        directory.mkdir(parents=True)
+        (directory / "settings.json").write_text(
+            json.dumps({"augmentation": spec}) if spec else "{")
+    runs = [os.path.join("runs", "lpc2", m, "seed0")
+            for m in ("latent_random", "sla@capacity", "unreadable", "vae")]
+    assert runs_reading(str(tmp_path), {"flow"}) == sorted(runs[:3])
+    assert runs_reading(str(tmp_path), {"vaegan"}) == sorted(runs[2:])
 
 
 def test_a_search_does_not_resume_on_other_images(tmp_path):

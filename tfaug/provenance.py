@@ -57,9 +57,14 @@ def changed(directory: str, digests: Dict[str, str]) -> List[str]:
 def differences(before: Optional[dict], digests: Dict[str, str]) -> List[str]:
     """What differs between two records, described; nothing when `before` is None
     (written before tfaug kept one)."""
+    return [_WHAT.get(k, f"{k} differs") for k in changed_keys(before, digests)]
+
+
+def changed_keys(before: Optional[dict], digests: Dict[str, str]) -> List[str]:
+    """The keys ("data", "flow", ...) whose digests differ between two records."""
     if before is None:
         return []
-    return [_WHAT.get(k, f"{k} differs") for k in sorted(set(before) | set(digests))
+    return [k for k in sorted(set(before) | set(digests))
             if before.get(k) != digests.get(k)]
 
 

@@ -394,6 +394,57 @@ def row(report: dict, run: Run) -> dict:
                                        config["lr"]) is not None)}
 
 
+def check_inputs(out_dir: str, inputs: Dict[str, str], publish_dir: Optional[str],
+                 log) -> None:
+    """Records what the study in out_dir trains on (tfaug.provenance), refusing other
+    inputs than its runs were trained on. A flow or VAE-GAN changed since is refused
+    only while runs that read one remain: the others (`none`, image-space methods)
+    stand and the study goes on with the new one."""
+    before = io.read_json(os.path.join(out_dir, provenance.FILE))
+    changed = set(provenance.changed_keys(before, inputs))
+    if not changed or not changed <= set(registry.LATENT_MODEL.values()):
+        provenance.check(out_dir, inputs,
+                         "Its finished runs would stand for runs on these: move out_dir "
+                         "aside or choose another --out_dir to train on them, or give "
+                         "the study the inputs it was trained on.")
+        return
+    what = "; ".join(provenance.differences(before, inputs))
+    used = runs_reading(out_dir, changed)
+    if used:
+        shown = ", ".join(used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5
+                                       else "")
+        also = f", and from {publish_dir}, which restores them," if publish_dir else ""
+        raise ConfigError(
+            f"{out_dir} was trained on other inputs: {what} since, and {len(used)} of "
+            f"its runs read them ({shown}). Move those run directories out of "
+            f"{out_dir}{also} to train them again on these (the runs that never read "
+            "them stay), or give the study the ones they were trained on.")
+    log(f"{what} since the study began; none of its runs read them: going on with "
+        "these.")
+    io.write_json(os.path.join(out_dir, provenance.FILE), inputs)
+
+
+def runs_reading(out_dir: str, models: set) -> List[str]:
+    """The run directories under out_dir (relative to it), finished or not, whose
+    augmentation reads one of the study's latent `models` ("flow", "vaegan"); one
+    whose settings cannot be read counts as reading them. Attribution runs
+    (run_dir's `method@NAME_flow`) read flows of their own."""
+    found = []
+    for root, _, names in os.walk(os.path.join(out_dir, "runs")):
+        method = os.path.basename(os.path.dirname(root))
+        if "settings.json" not in names or ("@" in method and method.endswith("_flow")):
+            continue
+        try:
+            spec = (io.read_json(os.path.join(root, "settings.json")) or {}).get(
+                "augmentation") or "none"
+            reads = bool(registry.latent_models_needed(spec) & models)
+        except (ValueError, AttributeError, ConfigError):
+            reads = True
+        if reads:
+            found.append(os.path.relpath(root, out_dir))
+    return sorted(found)
+
+
 def ensure_flow(config: StudyConfig, out_dir: str, full, test, log) -> StudyConfig:
     """The config with a flow for its latent methods: --flow, the shipped one, or
     (when neither exists) one trained now into out_dir/flow."""
@@ -512,10 +563,7 @@ def run_study(config: StudyConfig, out_dir: str, log: Callable = print,
     config = ensure_flow(config, out_dir, full, test, log)
     plan.config = config
     inputs = provenance.of_config(config)
-    provenance.check(out_dir, inputs,
-                     "Its finished runs would stand for runs on these: move out_dir "
-                     "aside or choose another --out_dir to train on them, or give the "
-                     "study the inputs it was trained on.")
+    check_inputs(out_dir, inputs, publish_dir, log)
     if earlier:
         differ = provenance.differences(io.read_json(earlier).get("inputs"), inputs)
         if differ:
