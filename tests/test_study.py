@@ -334,10 +334,10 @@ def test_cost_ratios_come_from_one_sitting_when_the_runs_span_machines(tmp_path)
     assert "| latent_random | 7 |" in report  # per run, without a ratio across machines
     assert "| latent_random | 7 (" not in report
     timed_config = dataclasses.replace(config, cost_timing=timing)
-    points = study_report.cost_points(rows, timed_config, 10)  # what cost.png plots
+    points = study_report.cost_points(rows, timed_config)[10]  # what cost.png plots
     seconds = {m: p[:2] for m, p in points.items()}
     assert seconds == {"none": (20.0, 0.0), "latent_random": (60.0, 0.0)}
-    per_run = study_report.cost_points(rows, config, 10)["latent_random"]  # no sitting
+    per_run = study_report.cost_points(rows, config)[10]["latent_random"]  # no sitting
     assert per_run[:2] == pytest.approx((20 / 3, np.std([8, 4, 8], ddof=1)))
     for entry, message in [({"augmentation": "latent_random(eps=3)"}, "timed as"),
                            ({"optimizer_steps": 80}, "for 80 steps"),

@@ -626,29 +626,33 @@ def plot_accuracy(rows, config) -> bytes:
     return plots.png(fig, plt)
 
 
-def cost_points(rows, config, budget) -> Dict[str, Tuple[float, float, float, float]]:
-    """{label: (seconds per run, their sd, test accuracy %, its sd)} of each method at
-    `budget` (and of `none` at matched compute): the seconds of one sitting
+Point = Tuple[float, float, float, float]  # seconds, their sd, accuracy %, its sd
+
+
+def cost_points(rows, config) -> Dict[int, Dict[str, Point]]:
+    """{budget: {label: (seconds per run, their sd, test accuracy %, its sd)}} of each
+    method (and of `none` at matched compute): the seconds of one sitting
     (config.cost_timing, no sd) where the study has them, else each run's cost_key."""
     key = cost_key(rows)
     timed = (one_sitting.read_timing(config.cost_timing, rows)[1]
              if config.cost_timing else None)
-    methods, _ = _methods_and_budgets(rows, config)
-    points = {}
-    for m in methods + ["none (matched compute)"]:
-        variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
-        mine = [r for r in rows if r["variant"] == variant and r["method"] == name
-                and r["labels_per_class"] == budget]
-        if not mine:
-            continue
-        accuracy = [100 * r["test_accuracy"] for r in mine]
-        if timed is None:
-            seconds = mean_and_sd([r.get(key, math.nan) for r in mine])
-        elif variant == MAIN and (budget, name) in timed:
-            seconds = (timed[budget, name], 0.0)
-        else:
-            continue
-        points[m] = (*seconds, *mean_and_sd(accuracy))
+    methods, budgets = _methods_and_budgets(rows, config)
+    points = {b: {} for b in budgets}
+    for b in budgets:
+        for m in methods + ["none (matched compute)"]:
+            variant, name = (MATCHED, "none") if m.endswith("compute)") else (MAIN, m)
+            mine = [r for r in rows if r["variant"] == variant and r["method"] == name
+                    and r["labels_per_class"] == b]
+            if not mine:
+                continue
+            if timed is None:
+                seconds = mean_and_sd([r.get(key, math.nan) for r in mine])
+            elif variant == MAIN and (b, name) in timed:
+                seconds = (timed[b, name], 0.0)
+            else:
+                continue
+            points[b][m] = (*seconds, *mean_and_sd([100 * r["test_accuracy"]
+                                                     for r in mine]))
     return points
 
 
@@ -656,16 +660,16 @@ def plot_cost(rows, config) -> bytes:
     """PNG bytes: test accuracy against cost (cost_points), one panel per budget; for
     latent methods a hollow marker adds their share of the flow's training time."""
     plt = plots.pyplot()
-    _, budgets = _methods_and_budgets(rows, config)
+    points = cost_points(rows, config)
     key = cost_key(rows)
     flow = None if config.cost_timing else _flow_share(rows, config, key)
     xlabel = ("training seconds per run (one sitting)" if config.cost_timing else
               "CPU seconds per run" if key == "cpu_seconds" else
               "training seconds per run (2 CPU cores)")
-    fig, axes = plt.subplots(1, len(budgets), figsize=(4 * len(budgets), 4), dpi=110,
+    fig, axes = plt.subplots(1, len(points), figsize=(4 * len(points), 4), dpi=110,
                              squeeze=False)
-    for ax, b in zip(axes[0], budgets):
-        for m, (t, t_sd, a, a_sd) in cost_points(rows, config, b).items():
+    for ax, (b, budget_points) in zip(axes[0], points.items()):
+        for m, (t, t_sd, a, a_sd) in budget_points.items():
             bar = ax.errorbar(t, a, xerr=t_sd, yerr=a_sd, marker="o", capsize=2,
                               label=m)
             if flow and m in flow["methods"]:

@@ -192,9 +192,12 @@ class Run(NamedTuple):
     variant: str = MAIN  # MAIN, CAPACITY, MATCHED or an attribution flow's variant
 
 
+OWN_FLOW = "_flow"  # run_dir's suffix of runs on a flow of their own (attribution)
+
+
 def run_dir(out_dir: str, run: Run) -> str:
     name = flow_name(run.variant)
-    suffix = f"@{name}_flow" if name else {MAIN: "", CAPACITY: "@capacity",
+    suffix = f"@{name}{OWN_FLOW}" if name else {MAIN: "", CAPACITY: "@capacity",
                                           MATCHED: "@matched"}[run.variant]
     return os.path.join(out_dir, "runs", f"lpc{run.budget}", run.method + suffix,
                         f"seed{run.seed}")
@@ -432,7 +435,8 @@ def runs_reading(out_dir: str, models: set) -> List[str]:
     found = []
     for root, _, names in os.walk(os.path.join(out_dir, "runs")):
         method = os.path.basename(os.path.dirname(root))
-        if "settings.json" not in names or ("@" in method and method.endswith("_flow")):
+        own_flow = "@" in method and method.endswith(OWN_FLOW)
+        if "settings.json" not in names or own_flow:
             continue
         try:
             spec = (io.read_json(os.path.join(root, "settings.json")) or {}).get(
